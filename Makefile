@@ -1,0 +1,34 @@
+# The two commands: `make run` (the main job) and `make test` (the whole suite).
+# Both set everything up from nothing first (scripts/bootstrap.sh), and skip what is current.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test bench setup lint typecheck lock clean
+
+setup:
+	@scripts/bootstrap.sh
+
+run: setup
+	@$(BIN)/corridor run $(RUN_ARGS)
+
+test: setup lint typecheck
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: setup
+	@$(BIN)/mypy
+
+bench: setup
+	@$(BIN)/python bench/run.py
+
+lock: setup
+	@$(BIN)/python scripts/lock.py
+
+clean:
+	rm -rf corridor_ws/build corridor_ws/install corridor_ws/log corridor_ws/last-build.log

@@ -1,0 +1,138 @@
+"""OPC UA client for the checkpoint: event subscription in, domain records out.
+
+Runs asyncio in its own thread (beside an rclpy executor). Event handlers only decode and
+put :class:`~corridor_core.clearance.PlateObservation`, :class:`ManifestRecord` or
+:class:`CheckpointProblem` onto :attr:`CheckpointClient.inbox`; the owner drains it.
+On connection loss it reconnects with a fresh client (events during the outage are lost, as
+asyncua documents; the checkpoint re-posts what is still pending).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from asyncua import Client, ua
+
+from corridor_core.clearance import ManifestRecord, PlateObservation
+from corridor_links import checkpoint_schema as cs
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckpointProblem:
+    """An event that could not be decoded."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckpointStatus:
+    """Connection status changes, for logs."""
+
+    connected: bool
+    text: str
+
+
+Inbound = PlateObservation | ManifestRecord | CheckpointProblem | CheckpointStatus
+
+
+def _text(event: Any, name: str) -> str:
+    value = getattr(event, name, None)
+    if isinstance(value, ua.LocalizedText):
+        value = value.Text
+    if value is None:
+        raise ValueError(f"field {name} is missing")
+    return str(value)
+
+
+def decode_event(event: Any) -> Inbound:
+    """Turn one asyncua event object into a domain record (never raises)."""
+    kind = type(event).__name__
+    try:
+        # A subscription to both types selects the union of their fields; absent ones are None.
+        if getattr(event, "DeclarationNumber", None) is not None:
+            seals = _text(event, "SealIds")
+            return ManifestRecord(
+                declaration_number=_text(event, "DeclarationNumber"),
+                container_number=_text(event, "ContainerNumber"),
+                plate=_text(event, "Plate"),
+                customs_status=_text(event, "CustomsStatus"),
+                channel=_text(event, "Channel"),
+                seal_ids=tuple(s for s in seals.split(",") if s),
+            )
+        if getattr(event, "TransactionId", None) is not None:
+            return PlateObservation(
+                plate=_text(event, "Plate"),
+                lane_id=_text(event, "Lane"),
+                transaction_id=_text(event, "TransactionId"),
+                confidence=float(getattr(event, "Confidence", 1.0) or 0.0),
+            )
+    except (ValueError, TypeError) as exc:
+        return CheckpointProblem(f"checkpoint event {kind} rejected: {exc}")
+    return CheckpointProblem(f"checkpoint event {kind} has neither plate nor manifest fields")
+
+
+class _Handler:
+    def __init__(self, inbox: queue.Queue[Inbound]) -> None:
+        self.inbox = inbox
+
+    def event_notification(self, event: Any) -> None:
+        self.inbox.put(decode_event(event))
+
+
+class CheckpointClient:
+    """Subscribes to the checkpoint's plate and manifest events in a background thread."""
+
+    def __init__(self, url: str, username: str, password: str) -> None:
+        self.url = url
+        self.username = username
+        self.password = password
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="checkpoint-opcua", daemon=True)
+
+    def start(self) -> None:
+        """Start the client thread; it connects and reconnects by itself."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the thread to disconnect and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        delay_s = 0.2
+        while not self._stop.is_set():
+            try:
+                await self._session()
+                delay_s = 0.2
+            except (OSError, asyncio.TimeoutError, ua.UaError, ConnectionError) as exc:
+                self.inbox.put(CheckpointStatus(False, f"checkpoint {self.url} unreachable: {exc}"))
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 5.0)
+
+    async def _session(self) -> None:
+        client = Client(self.url, timeout=4)
+        client.set_user(self.username)
+        client.set_password(self.password)
+        async with client:
+            idx = await client.get_namespace_index(cs.NAMESPACE_URI)
+            checkpoint = await client.nodes.objects.get_child(f"{idx}:{cs.CHECKPOINT_OBJECT}")
+            types = client.get_node(ua.ObjectIds.BaseEventType)
+            plate_type = await types.get_child(f"{idx}:{cs.PLATE_EVENT}")
+            manifest_type = await types.get_child(f"{idx}:{cs.MANIFEST_EVENT}")
+            sub = await client.create_subscription(0, _Handler(self.inbox))
+            await sub.subscribe_events(checkpoint, [plate_type, manifest_type])
+            self.inbox.put(CheckpointStatus(True, f"connected to checkpoint {self.url}"))
+            while not self._stop.is_set():
+                await asyncio.sleep(0.2)
+                await client.check_connection()
