@@ -15,7 +15,7 @@ run: setup
 	@$(BIN)/corridor run $(RUN_ARGS)
 
 test: setup lint typecheck
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@source corridor_ws/env.sh && python -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	@$(BIN)/ruff check .

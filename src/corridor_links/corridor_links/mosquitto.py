@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,13 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def _broker_user() -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam("mosquitto")
+    except KeyError:
+        return None
 
 
 def _binary(name: str) -> str:
@@ -84,25 +92,43 @@ class Mosquitto:
     port: int = 0
     passwords: dict[str, str] = field(default_factory=dict)
     _proc: subprocess.Popen[bytes] | None = None
+    _broker_dir: Path | None = None
+
+    @property
+    def broker_dir(self) -> Path:
+        """Where the broker's files live.
+
+        ``run_dir`` normally; when we are root, mosquitto drops to user ``mosquitto``, which may
+        not be able to traverse ``run_dir``'s parents, so its files go to a private folder under
+        the system temp dir instead (see :attr:`run_dir`/broker-dir.txt).
+        """
+        if self._broker_dir is None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if os.geteuid() == 0 and _broker_user() is not None:
+                self._broker_dir = Path(tempfile.mkdtemp(prefix="corridor-mosquitto-"))
+                (self.run_dir / "broker-dir.txt").write_text(f"{self._broker_dir}\n")
+            else:
+                self._broker_dir = self.run_dir
+        return self._broker_dir
 
     def write_config(self) -> Path:
         """Write config, password file and ACL; returns the config path."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        home = self.broker_dir
         if not self.port:
             self.port = free_port()
         users = [CONTROLLER_USER, *self.truck_serials]
         self.passwords = {u: self.passwords.get(u) or secrets.token_urlsafe(16) for u in users}
-        passwd = self.run_dir / "mosquitto.passwd"
+        passwd = home / "mosquitto.passwd"
         passwd.write_text("")
         tool = _binary("mosquitto_passwd")
         for user, password in self.passwords.items():
             subprocess.run([tool, "-b", str(passwd), user, password], check=True,
                            capture_output=True)
-        acl = self.run_dir / "mosquitto.acl"
+        acl = home / "mosquitto.acl"
         acl.write_text(acl_text(self.manufacturer, self.truck_serials))
-        data = self.run_dir / "mosquitto-data"
+        data = home / "mosquitto-data"
         data.mkdir(exist_ok=True)
-        conf = self.run_dir / "mosquitto.conf"
+        conf = home / "mosquitto.conf"
         conf.write_text(
             "\n".join([
                 f"listener {self.port} 127.0.0.1",
@@ -118,17 +144,14 @@ class Mosquitto:
                 "",
             ])
         )
-        self._give_to_broker_user([passwd, acl, data, conf, self.run_dir])
+        self._give_to_broker_user([passwd, acl, data, conf, home])
         return conf
 
     @staticmethod
     def _give_to_broker_user(paths: list[Path]) -> None:
         # Started as root, mosquitto drops to user "mosquitto"; it must read and write its files.
-        if os.geteuid() != 0:
-            return
-        try:
-            entry = pwd.getpwnam("mosquitto")
-        except KeyError:
+        entry = _broker_user()
+        if os.geteuid() != 0 or entry is None:
             return
         for path in paths:
             os.chown(path, entry.pw_uid, entry.pw_gid)
@@ -162,6 +185,13 @@ class Mosquitto:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+
+    def cleanup(self) -> None:
+        """Stop the broker and remove a private broker folder, if one was made."""
+        self.stop()
+        if self._broker_dir is not None and self._broker_dir != self.run_dir:
+            shutil.rmtree(self._broker_dir, ignore_errors=True)
+            self._broker_dir = None
 
     @property
     def running(self) -> bool:

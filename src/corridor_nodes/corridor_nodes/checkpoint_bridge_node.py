@@ -6,6 +6,7 @@ node's executor drains the queue and publishes.
 
 from __future__ import annotations
 
+import logging
 import queue
 
 import rclpy
@@ -24,6 +25,7 @@ class CheckpointBridgeNode(Node):
 
     def __init__(self) -> None:
         super().__init__("corridor_checkpoint_bridge")
+        logging.getLogger("asyncua").setLevel(logging.ERROR)
         self.params = BridgeParams.declare(self)
         self.plate_pub = self.create_publisher(PlateRead, topics.PLATE_READS, topics.EVENTS)
         self.manifest_pub = self.create_publisher(Manifest, topics.MANIFESTS, topics.EVENTS)
@@ -50,8 +52,11 @@ class CheckpointBridgeNode(Node):
             elif isinstance(item, CheckpointProblem):
                 self.get_logger().error(item.text)
             elif isinstance(item, CheckpointStatus):
-                log = self.get_logger().info if item.connected else self.get_logger().warning
-                log(item.text)
+                # rclpy forbids one call site logging at two severities: two calls.
+                if item.connected:
+                    self.get_logger().info(item.text)
+                else:
+                    self.get_logger().warning(item.text)
 
     def destroy_node(self) -> None:
         """Stop the OPC UA client, then destroy the node."""

@@ -128,8 +128,11 @@ class DispatcherNode(Node):
             elif isinstance(item, InboundProblem):
                 self._problem(f"MQTT {item.topic}: {item.text}")
             elif isinstance(item, LinkStatus):
-                log = self.get_logger().info if item.connected else self.get_logger().warning
-                log(item.text)
+                # rclpy forbids one call site logging at two severities: two calls.
+                if item.connected:
+                    self.get_logger().info(item.text)
+                else:
+                    self.get_logger().warning(item.text)
 
     def destroy_node(self) -> None:
         """Disconnect from the broker, then destroy the node."""

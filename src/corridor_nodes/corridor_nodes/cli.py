@@ -1,0 +1,125 @@
+"""The ``corridor`` command line.
+
+``corridor run``   start the whole stack as separate processes, carry the skeleton scenario's
+                   containers across, print the timeline and a summary, shut down, exit 0
+                   (``--keep-running`` leaves the stack up for exploration until Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from corridor_nodes.ros_env import reexec_with_ros_env, repo_root
+
+
+def _default(path: str) -> Path:
+    return repo_root() / path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``corridor``."""
+    parser = argparse.ArgumentParser(prog="corridor", description="Corridor border-lane controller")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the corridor stack end to end (walking skeleton)")
+    run.add_argument("--map", type=Path, default=_default("maps/tan-thanh-puzhai-2027.yaml"),
+                     help="lane map YAML (default: %(default)s)")
+    run.add_argument("--fleet", type=Path, default=_default("config/fleet.yaml"),
+                     help="fleet YAML (default: %(default)s)")
+    run.add_argument("--time-scale", type=float, default=50.0,
+                     help="simulated seconds per wall-clock second (default: %(default)s)")
+    run.add_argument("--run-dir", type=Path, default=None,
+                     help="where configs, secrets and logs go (default: a new temporary folder)")
+    run.add_argument("--timeout", type=float, default=120.0,
+                     help="wall-clock seconds the scenario may take (default: %(default)s)")
+    run.add_argument("--keep-running", action="store_true",
+                     help="after the scenario, keep the stack running until Ctrl-C")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``corridor run``: returns the process exit code."""
+    import rclpy
+
+    from corridor_core.errors import CorridorError
+    from corridor_nodes.scenario import ScenarioDriver, Timeline, skeleton_runs
+    from corridor_nodes.stack import Stack
+
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="corridor-run-"))
+    try:
+        stack = Stack(args.map, args.fleet, run_dir.resolve(), args.time_scale)
+    except CorridorError as exc:
+        print(f"corridor run: {exc}", file=sys.stderr)
+        return 2
+    print(f"corridor run: map {stack.lane_map.name}, {len(stack.fleet.trucks)} trucks, "
+          f"time x{args.time_scale:g}; logs in {run_dir}")
+    stack.start()
+    assert stack.broker is not None and stack.supervisor is not None
+    os.environ["ROS_DOMAIN_ID"] = str(stack.domain_id)
+    print(f"  broker 127.0.0.1:{stack.broker.port} (mosquitto, passwords + ACL), "
+          f"checkpoint {stack.opcua_url}, ROS_DOMAIN_ID {stack.domain_id}")
+    print("  timeline (wall clock since start, simulated time at the trucks' clock):")
+    rclpy.init(args=[])
+    timeline = Timeline(time.monotonic(), args.time_scale)
+    driver = ScenarioDriver(stack, skeleton_runs(), timeline)
+    ok = False
+    try:
+        driver.wait_for_checkpoint(30)
+        driver.wait_trucks_online(30)
+        driver.submit_all(30)
+        ok = driver.run_until_done(args.timeout)
+        if not ok:
+            print(f"corridor run: scenario not finished after {args.timeout:g} s", file=sys.stderr)
+        _print_summary(driver)
+        if args.keep_running:
+            print("stack keeps running; Ctrl-C to stop")
+            while not stack.supervisor.dead():
+                rclpy.spin_once(driver, timeout_sec=0.2)
+    except KeyboardInterrupt:
+        print("interrupted")
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"corridor run: {exc}", file=sys.stderr)
+        for name in stack.supervisor.dead():
+            print(f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
+                  file=sys.stderr)
+    finally:
+        driver.destroy_node()
+        rclpy.try_shutdown()
+        codes = stack.stop()
+        print("  shut down: " + ", ".join(f"{n} exit {c}" for n, c in codes.items())
+              + ", broker stopped")
+    return 0 if ok else 1
+
+
+def _print_summary(driver: object) -> None:
+    from corridor_nodes.scenario import ScenarioDriver
+
+    assert isinstance(driver, ScenarioDriver)
+    print("\n  run    container    truck  result     note")
+    for run_id in sorted(driver.planned):
+        msg = driver.status.get(run_id)
+        if msg is None:
+            print(f"  {run_id}  (no status)")
+            continue
+        print(f"  {run_id}  {msg.container_number}  {msg.vehicle_id or '-':<5}  "
+              f"{msg.status_name:<9}  {msg.reason}")
+    done = sum(1 for m in driver.status.values() if m.status_name == "COMPLETED")
+    held = sum(1 for m in driver.status.values() if m.status_name == "HELD")
+    print(f"\n  {done} containers carried across, {held} held at the checkpoint\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``corridor`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        reexec_with_ros_env("corridor_nodes.cli")
+        return cmd_run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
