@@ -18,8 +18,10 @@ setup(
     description="Corridor simulation: checkpoint emulator (OPC UA server) and emulated VDA 5050 trucks (MQTT).",
     license="Apache-2.0",
     python_requires=">=3.10",
-    entry_points={"console_scripts": [
-        "corridor-checkpoint-emulator = corridor_sim.checkpoint_emulator:main",
-        "corridor-truck-emulator = corridor_sim.truck_emulator:main",
-    ]},
+    entry_points={
+        "console_scripts": [
+            "corridor-checkpoint-emulator = corridor_sim.checkpoint_emulator:main",
+            "corridor-truck-emulator = corridor_sim.truck_emulator:main",
+        ]
+    },
 )

@@ -33,8 +33,13 @@ class PasswordUsers(UserManager):
         self._username = username
         self._password = password
 
-    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
-                 certificate: Any = None) -> User | None:
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
         if username == self._username and password == self._password:
             return User(role=UserRole.User, name=username)
         return None
@@ -64,26 +69,41 @@ class CheckpointEmulator:
         await self.checkpoint.add_variable(idx, "Online", True)
         string = ua.VariantType.String
         plate_type = await server.create_custom_event_type(
-            idx, cs.PLATE_EVENT, ua.ObjectIds.BaseEventType,
-            [("Lane", string), ("Plate", string), ("TransactionId", string),
-             ("Confidence", ua.VariantType.Double)],
+            idx,
+            cs.PLATE_EVENT,
+            ua.ObjectIds.BaseEventType,
+            [
+                ("Lane", string),
+                ("Plate", string),
+                ("TransactionId", string),
+                ("Confidence", ua.VariantType.Double),
+            ],
         )
         manifest_type = await server.create_custom_event_type(
-            idx, cs.MANIFEST_EVENT, ua.ObjectIds.BaseEventType,
+            idx,
+            cs.MANIFEST_EVENT,
+            ua.ObjectIds.BaseEventType,
             [(name, string) for name in cs.MANIFEST_FIELDS],
         )
         self.plate_events = await server.get_event_generator(plate_type, self.checkpoint)
         self.manifest_events = await server.get_event_generator(manifest_type, self.checkpoint)
         sim = await objects.add_object(idx, cs.SIMULATION_OBJECT)
-        await sim.add_method(idx, "InjectPlateRead", self._inject_plate,
-                             [string, string, ua.VariantType.Double], [string])
-        await sim.add_method(idx, "PostManifest", self._post_manifest,
-                             [string] * 5, [ua.VariantType.Boolean])
+        await sim.add_method(
+            idx,
+            "InjectPlateRead",
+            self._inject_plate,
+            [string, string, ua.VariantType.Double],
+            [string],
+        )
+        await sim.add_method(
+            idx, "PostManifest", self._post_manifest, [string] * 5, [ua.VariantType.Boolean]
+        )
 
     async def _inject_plate(self, parent: Any, lane: Any, plate: Any, confidence: Any) -> list[Any]:
         transaction = f"{self.checkpoint_id}-{next(self._transactions):06d}"
-        await self.post_plate(str(lane.Value), str(plate.Value), float(confidence.Value),
-                              transaction)
+        await self.post_plate(
+            str(lane.Value), str(plate.Value), float(confidence.Value), transaction
+        )
         return [ua.Variant(transaction, ua.VariantType.String)]
 
     async def _post_manifest(self, parent: Any, *args: Any) -> list[Any]:
@@ -100,8 +120,15 @@ class CheckpointEmulator:
         LOG.info("plate read %s at %s (%s)", plate, lane, transaction)
         await self.plate_events.trigger()
 
-    async def post_manifest(self, declaration: str, container: str, plate: str, status: str,
-                            channel: str, seals: str = "") -> None:
+    async def post_manifest(
+        self,
+        declaration: str,
+        container: str,
+        plate: str,
+        status: str,
+        channel: str,
+        seals: str = "",
+    ) -> None:
         """Emit a ManifestEventType event."""
         event = self.manifest_events.event
         event.DeclarationNumber, event.ContainerNumber, event.Plate = declaration, container, plate
@@ -128,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1")
-    parser.add_argument("--credentials", type=Path, required=True,
-                        help="file holding username:password")
+    parser.add_argument(
+        "--credentials", type=Path, required=True, help="file holding username:password"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s checkpoint %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)

@@ -64,8 +64,11 @@ class EmulatedTruck:
     def __post_init__(self) -> None:
         node = self.lane_map.node(self.truck.home_node)
         self.last_node_id, self.x_m, self.y_m = node.node_id, node.x_m, node.y_m
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"truck-{self.truck.serial}", protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"truck-{self.truck.serial}",
+            protocol=mqtt.MQTTv5,
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 5)
@@ -74,33 +77,41 @@ class EmulatedTruck:
         return topic(self.manufacturer, self.truck.serial, name)
 
     def _connection_msg(self, state: str) -> str:
-        return json.dumps(self.stamper.stamp(self.truck.serial, "connection",
-                                             {"connectionState": state}, time.time()))
+        return json.dumps(
+            self.stamper.stamp(
+                self.truck.serial, "connection", {"connectionState": state}, time.time()
+            )
+        )
 
     def connect(self, port: int, password: str) -> None:
         """Connect with a last will of CONNECTIONBROKEN."""
         self.client.username_pw_set(self.truck.serial, password)
-        self.client.will_set(self._topic("connection"), self._connection_msg("CONNECTIONBROKEN"),
-                             qos=1, retain=True)
+        self.client.will_set(
+            self._topic("connection"), self._connection_msg("CONNECTIONBROKEN"), qos=1, retain=True
+        )
         self.client.connect_async("127.0.0.1", port, keepalive=5)
         self.client.loop_start()
 
     def disconnect(self) -> None:
         """Say OFFLINE and disconnect cleanly."""
-        info = self.client.publish(self._topic("connection"), self._connection_msg("OFFLINE"),
-                                   qos=1, retain=True)
+        info = self.client.publish(
+            self._topic("connection"), self._connection_msg("OFFLINE"), qos=1, retain=True
+        )
         info.wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             LOG.error("%s: broker refused connection: %s", self.truck.serial, reason)
             return
         client.subscribe(self._topic("order"), qos=1)
         client.subscribe(self._topic("instantActions"), qos=1)
-        client.publish(self._topic("connection"), self._connection_msg("ONLINE"), qos=1, retain=True)
+        client.publish(
+            self._topic("connection"), self._connection_msg("ONLINE"), qos=1, retain=True
+        )
         self.publish_state()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -122,9 +133,12 @@ class EmulatedTruck:
                 self._reject("orderError", "OTHER_ORDER_ACTIVE", locked=True)
                 return
             if order["nodes"][0]["nodeId"] != self.last_node_id:
-                self._reject("noRouteError", f"START_NODE_OUT_OF_RANGE: truck is at "
-                             f"{self.last_node_id}, order starts at {order['nodes'][0]['nodeId']}",
-                             locked=True)
+                self._reject(
+                    "noRouteError",
+                    f"START_NODE_OUT_OF_RANGE: truck is at "
+                    f"{self.last_node_id}, order starts at {order['nodes'][0]['nodeId']}",
+                    locked=True,
+                )
                 return
             self.order_id, self.order_update_id = order["orderId"], order["orderUpdateId"]
             self.errors = []
@@ -134,14 +148,21 @@ class EmulatedTruck:
                 if e["released"] and n["released"]
             ]
             self._leg_end_wall_s = 0.0
-        LOG.info("%s: order %s accepted (%d legs)", self.truck.serial, order["orderId"],
-                 len(self.legs))
+        LOG.info(
+            "%s: order %s accepted (%d legs)", self.truck.serial, order["orderId"], len(self.legs)
+        )
         self.publish_state()
 
     def _reject(self, error_type: str, text: str, locked: bool = False) -> None:
         LOG.warning("%s: order rejected: %s", self.truck.serial, text)
-        self.errors = [{"errorType": error_type, "errorLevel": "WARNING",
-                        "errorDescription": text, "errorReferences": []}]
+        self.errors = [
+            {
+                "errorType": error_type,
+                "errorLevel": "WARNING",
+                "errorDescription": text,
+                "errorReferences": [],
+            }
+        ]
         if not locked:
             self.publish_state()
 
@@ -185,18 +206,35 @@ class EmulatedTruck:
                 "orderUpdateId": self.order_update_id,
                 "lastNodeId": self.last_node_id,
                 "lastNodeSequenceId": self.last_node_sequence_id,
-                "nodeStates": [{"nodeId": n["nodeId"], "sequenceId": n["sequenceId"],
-                                "released": n["released"]} for n in pending],
-                "edgeStates": [{"edgeId": e["edgeId"], "sequenceId": e["sequenceId"],
-                                "released": e["released"]} for e in edges],
+                "nodeStates": [
+                    {
+                        "nodeId": n["nodeId"],
+                        "sequenceId": n["sequenceId"],
+                        "released": n["released"],
+                    }
+                    for n in pending
+                ],
+                "edgeStates": [
+                    {
+                        "edgeId": e["edgeId"],
+                        "sequenceId": e["sequenceId"],
+                        "released": e["released"],
+                    }
+                    for e in edges
+                ],
                 "driving": self.driving,
                 "actionStates": [],
                 "batteryState": {"batteryCharge": 100.0, "charging": False},
                 "operatingMode": "AUTOMATIC",
                 "errors": list(self.errors),
                 "safetyState": {"eStop": "NONE", "fieldViolation": False},
-                "agvPosition": {"x": self.x_m, "y": self.y_m, "theta": 0.0,
-                                "mapId": self.lane_map.name, "positionInitialized": True},
+                "agvPosition": {
+                    "x": self.x_m,
+                    "y": self.y_m,
+                    "theta": 0.0,
+                    "mapId": self.lane_map.name,
+                    "positionInitialized": True,
+                },
             }
 
     def publish_state(self) -> None:
@@ -207,8 +245,12 @@ class EmulatedTruck:
             self.client.publish(self._topic("state"), json.dumps(msg), qos=0)
 
 
-def run_fleet(trucks: list[EmulatedTruck], stop: threading.Event, state_period_s: float = 1.0,
-              tick_s: float = 0.02) -> None:
+def run_fleet(
+    trucks: list[EmulatedTruck],
+    stop: threading.Event,
+    state_period_s: float = 1.0,
+    tick_s: float = 0.02,
+) -> None:
     """Drive every truck until ``stop`` is set."""
     last_report = {t.truck.serial: 0.0 for t in trucks}
     while not stop.is_set():
@@ -226,10 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True, help="broker port on 127.0.0.1")
     parser.add_argument("--map", type=Path, required=True, help="lane map YAML")
     parser.add_argument("--fleet", type=Path, required=True, help="fleet YAML")
-    parser.add_argument("--credentials", type=Path, required=True,
-                        help="file with one serial:password per line")
-    parser.add_argument("--time-scale", type=float, default=50.0,
-                        help="simulated seconds per wall-clock second")
+    parser.add_argument(
+        "--credentials", type=Path, required=True, help="file with one serial:password per line"
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=50.0, help="simulated seconds per wall-clock second"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="serials to emulate (default all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s trucks %(message)s")
@@ -239,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         line.split(":", 1) for line in args.credentials.read_text().splitlines() if ":" in line
     )
     trucks = [
-        EmulatedTruck(t, fleet.manufacturer, lane_map, args.time_scale,
-                      HeaderStamper(fleet.manufacturer))
+        EmulatedTruck(
+            t, fleet.manufacturer, lane_map, args.time_scale, HeaderStamper(fleet.manufacturer)
+        )
         for t in fleet.trucks
         if args.only is None or t.serial in args.only
     ]

@@ -18,9 +18,11 @@ setup(
     description="Thin rclpy nodes of Corridor and the corridor command-line interface.",
     license="Apache-2.0",
     python_requires=">=3.10",
-    entry_points={"console_scripts": [
-        "corridor = corridor_nodes.cli:main",
-        "corridor-dispatcher = corridor_nodes.dispatcher_node:main",
-        "corridor-checkpoint-bridge = corridor_nodes.checkpoint_bridge_node:main",
-    ]},
+    entry_points={
+        "console_scripts": [
+            "corridor = corridor_nodes.cli:main",
+            "corridor-dispatcher = corridor_nodes.dispatcher_node:main",
+            "corridor-checkpoint-bridge = corridor_nodes.checkpoint_bridge_node:main",
+        ]
+    },
 )

@@ -14,10 +14,10 @@ from typing import Any
 
 from corridor_core import iso6346
 from corridor_core.clearance import ClearanceResult, ManifestRecord, PlateObservation, decide
+from corridor_core.errors import IdentityError
 from corridor_core.fleet import Fleet, Truck
 from corridor_core.lane_map import LaneMap, NodeKind, NoRoute
 from corridor_core.plates import parse_plate
-from corridor_core.errors import IdentityError
 from corridor_core.runs import ContainerRun, RunState
 from corridor_core.vda5050 import StateReport, build_order
 
@@ -154,8 +154,11 @@ class Dispatcher:
         if entry.view.state.final or entry.view.state >= RunState.DISPATCHED:
             return False, f"run {run_id!r} is {entry.view.state.name} and cannot be cancelled", []
         self._release_vehicle(entry.view.vehicle_id)
-        return True, "cancelled", [self._set(entry, RunState.CANCELLED, reason=reason),
-                                   *self._assign()]
+        return (
+            True,
+            "cancelled",
+            [self._set(entry, RunState.CANCELLED, reason=reason), *self._assign()],
+        )
 
     def on_manifest(self, manifest: ManifestRecord) -> list[Command]:
         """Store a manifest posted by the checkpoint; rejects invalid ones."""
@@ -163,27 +166,37 @@ class Dispatcher:
         if not check.valid:
             fix = iso6346.propose_correction(manifest.container_number)
             hint = f"; did the reader mean {fix}?" if fix else ""
-            return [Problem(f"manifest {manifest.declaration_number!r} rejected: {check.reason}{hint}")]
+            return [
+                Problem(f"manifest {manifest.declaration_number!r} rejected: {check.reason}{hint}")
+            ]
         try:
             plate = parse_plate(manifest.plate).normalized
         except IdentityError as exc:
             return [Problem(f"manifest {manifest.declaration_number!r} rejected: {exc}")]
-        self._manifests[check.number] = replace(manifest, container_number=check.number, plate=plate)
+        self._manifests[check.number] = replace(
+            manifest, container_number=check.number, plate=plate
+        )
         return self._evaluate_waiting()
 
     def on_plate_read(self, observation: PlateObservation) -> list[Command]:
         """A truck presented itself at a checkpoint lane."""
         truck = self.fleet.by_plate(observation.plate)
         if truck is None:
-            return [Problem(
-                f"plate read {observation.plate!r} at lane {observation.lane_id!r} "
-                f"(transaction {observation.transaction_id!r}) matches no truck of the fleet"
-            )]
+            return [
+                Problem(
+                    f"plate read {observation.plate!r} at lane {observation.lane_id!r} "
+                    f"(transaction {observation.transaction_id!r}) matches no truck of the fleet"
+                )
+            ]
         run_id = self._assigned.get(truck.serial)
         entry = self._runs.get(run_id) if run_id else None
         if entry is None or entry.view.state is not RunState.ASSIGNED:
-            return [Problem(f"plate read {observation.plate!r}: truck {truck.serial} has no run "
-                            "awaiting clearance")]
+            return [
+                Problem(
+                    f"plate read {observation.plate!r}: truck {truck.serial} has no run "
+                    "awaiting clearance"
+                )
+            ]
         entry.observation = observation
         return self._evaluate(entry, truck)
 
@@ -191,29 +204,43 @@ class Dispatcher:
         """A truck's VDA 5050 state."""
         old = self._vehicles.get(report.serial)
         if old is None or report.manufacturer != self.fleet.manufacturer:
-            return [Problem(f"state from unknown truck {report.manufacturer}/{report.serial} ignored")]
+            return [
+                Problem(f"state from unknown truck {report.manufacturer}/{report.serial} ignored")
+            ]
         view = replace(
-            old, connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
-            last_node_id=report.last_node_id or old.last_node_id, order_id=report.order_id,
-            order_update_id=report.order_update_id, driving=report.driving,
-            battery_charge_pct=report.battery_charge_pct, x_m=report.x_m, y_m=report.y_m,
-            operating_mode=report.operating_mode, errors=report.errors,
+            old,
+            connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
+            last_node_id=report.last_node_id or old.last_node_id,
+            order_id=report.order_id,
+            order_update_id=report.order_update_id,
+            driving=report.driving,
+            battery_charge_pct=report.battery_charge_pct,
+            x_m=report.x_m,
+            y_m=report.y_m,
+            operating_mode=report.operating_mode,
+            errors=report.errors,
         )
         self._vehicles[report.serial] = view
         commands: list[Command] = [VehicleChanged(view)] if view != old else []
         run_id = self._assigned.get(report.serial)
         entry = self._runs.get(run_id) if run_id else None
         if entry and entry.view.order_id and report.order_id == entry.view.order_id:
-            if (report.last_node_id == entry.run.destination and not report.pending_node_ids
-                    and not report.driving):
-                commands.append(self._set(entry, RunState.COMPLETED,
-                                          last_node_id=report.last_node_id))
+            if (
+                report.last_node_id == entry.run.destination
+                and not report.pending_node_ids
+                and not report.driving
+            ):
+                commands.append(
+                    self._set(entry, RunState.COMPLETED, last_node_id=report.last_node_id)
+                )
                 self._release_vehicle(report.serial)
                 commands.extend(self._assign())
             elif entry.view.state is RunState.DISPATCHED or (
-                    entry.view.last_node_id != report.last_node_id):
-                commands.append(self._set(entry, RunState.IN_PROGRESS,
-                                          last_node_id=report.last_node_id))
+                entry.view.last_node_id != report.last_node_id
+            ):
+                commands.append(
+                    self._set(entry, RunState.IN_PROGRESS, last_node_id=report.last_node_id)
+                )
         return commands
 
     def on_connection(self, serial: str, manufacturer: str, state: str) -> list[Command]:
@@ -258,7 +285,8 @@ class Dispatcher:
 
     def _idle_trucks_at(self, node_id: str) -> list[Truck]:
         return [
-            t for t in self.fleet.trucks
+            t
+            for t in self.fleet.trucks
             if t.serial not in self._assigned
             and self._vehicles[t.serial].connection == "ONLINE"
             and self._vehicles[t.serial].last_node_id == node_id
@@ -295,12 +323,20 @@ class Dispatcher:
         if manifest is None:
             return []  # wait for customs data; the plate read is kept
         result = decide(entry.view.container_number, truck.plate, entry.observation, manifest)
-        issued = ClearanceIssued(entry.run.run_id, entry.view.container_number, truck.serial,
-                                 entry.observation.plate, result)
+        issued = ClearanceIssued(
+            entry.run.run_id,
+            entry.view.container_number,
+            truck.serial,
+            entry.observation.plate,
+            result,
+        )
         if not result.cleared:
             self._release_vehicle(truck.serial)
-            return [issued, self._set(entry, RunState.HELD, reason="; ".join(result.reasons)),
-                    *self._assign()]
+            return [
+                issued,
+                self._set(entry, RunState.HELD, reason="; ".join(result.reasons)),
+                *self._assign(),
+            ]
         order_id = f"{entry.run.run_id}.1"
         legs = self.lane_map.route(entry.run.origin, entry.run.destination)
         order = build_order(self.lane_map, legs, order_id, 0, entry.run.origin)

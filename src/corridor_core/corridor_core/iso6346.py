@@ -4,6 +4,10 @@ A container number is 3 owner letters, 1 category letter (U, J or Z), 6 serial d
 digit: ``CSQU3054383``. Letters take the values A=10, B=12 ... Z=38, skipping multiples of 11;
 the i-th of the first ten characters is weighted 2**i; the check digit is (sum mod 11) mod 10.
 
+The check digit catches every single-digit error in the serial except when the sum moves
+between residues 0 and 10 (both map to 0), and misses letter swaps whose values differ by 11
+(e.g. C=13 and M=24): a failed check is proof of a misread, a passed one is not proof of none.
+
 >>> check_digit("CSQU305438")
 3
 >>> validate("TEXU3070079").valid
@@ -72,9 +76,7 @@ def check_digit(first_ten: str) -> int:
         IdentityError: when ``first_ten`` is not 3 letters, U/J/Z and 6 digits.
     """
     if not _PREFIX.match(first_ten):
-        raise IdentityError(
-            f"container prefix {first_ten!r} must be 3 letters, U/J/Z and 6 digits"
-        )
+        raise IdentityError(f"container prefix {first_ten!r} must be 3 letters, U/J/Z and 6 digits")
     total = 0
     for i, char in enumerate(first_ten):
         value = LETTER_VALUES[char] if char.isalpha() else int(char)

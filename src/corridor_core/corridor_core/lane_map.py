@@ -7,6 +7,7 @@ half-loads.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -129,9 +130,7 @@ class LaneMap:
             path = nx.shortest_path(graph, start, goal, weight="weight")
         except (nx.NetworkXNoPath, nx.NodeNotFound) as exc:
             raise NoRoute(f"no route from {start!r} to {goal!r} on map {self.name!r}") from exc
-        return [
-            RouteLeg(graph.edges[a, b]["segment"], a, b) for a, b in zip(path, path[1:], strict=False)
-        ]
+        return [RouteLeg(graph.edges[a, b]["segment"], a, b) for a, b in itertools.pairwise(path)]
 
 
 def parse_map(data: Any, source: str) -> LaneMap:

@@ -113,7 +113,9 @@ def build_order(
     }
 
 
-def _order_node(lane_map: LaneMap, node_id: str, sequence_id: int, released: bool) -> dict[str, Any]:
+def _order_node(
+    lane_map: LaneMap, node_id: str, sequence_id: int, released: bool
+) -> dict[str, Any]:
     node = lane_map.node(node_id)
     return {
         "nodeId": node_id,
@@ -142,6 +144,26 @@ def check_header(msg: dict[str, Any]) -> list[str]:
     return problems
 
 
+NODE_FIELDS: tuple[tuple[str, type], ...] = (
+    ("nodeId", str), ("sequenceId", int), ("released", bool), ("actions", list),
+)  # fmt: skip
+EDGE_FIELDS: tuple[tuple[str, type], ...] = (
+    ("edgeId", str), ("sequenceId", int), ("released", bool), ("startNodeId", str),
+    ("endNodeId", str), ("actions", list),
+)  # fmt: skip
+
+
+def _check_fields(
+    obj: dict[str, Any], fields: tuple[tuple[str, type], ...], where: str
+) -> list[str]:
+    problems = []
+    for key, kind in fields:
+        value = obj.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            problems.append(f"{where}.{key} must be {kind.__name__}")
+    return problems
+
+
 def check_order(msg: dict[str, Any]) -> list[str]:
     """Problems with an order against the v2.0 rules; empty when it is valid."""
     problems = check_header(msg)
@@ -161,10 +183,7 @@ def check_order(msg: dict[str, Any]) -> list[str]:
         if not isinstance(node, dict):
             problems.append(f"{where} must be an object")
             continue
-        for key, kind in (("nodeId", str), ("sequenceId", int), ("released", bool),
-                          ("actions", list)):
-            if not isinstance(node.get(key), kind):
-                problems.append(f"{where}.{key} must be {kind.__name__}")
+        problems += _check_fields(node, NODE_FIELDS, where)
         if node.get("sequenceId") != 2 * i:
             problems.append(f"{where}.sequenceId must be {2 * i}")
         if node.get("released") is False:
@@ -176,10 +195,7 @@ def check_order(msg: dict[str, Any]) -> list[str]:
         if not isinstance(edge, dict):
             problems.append(f"{where} must be an object")
             continue
-        for key, kind in (("edgeId", str), ("sequenceId", int), ("released", bool),
-                          ("startNodeId", str), ("endNodeId", str), ("actions", list)):
-            if not isinstance(edge.get(key), kind):
-                problems.append(f"{where}.{key} must be {kind.__name__}")
+        problems += _check_fields(edge, EDGE_FIELDS, where)
         if edge.get("sequenceId") != 2 * i + 1:
             problems.append(f"{where}.sequenceId must be {2 * i + 1}")
         if i + 1 < len(nodes) and isinstance(nodes[i], dict) and isinstance(nodes[i + 1], dict):
@@ -187,7 +203,9 @@ def check_order(msg: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}.startNodeId must be {nodes[i].get('nodeId')!r}")
             if edge.get("endNodeId") != nodes[i + 1].get("nodeId"):
                 problems.append(f"{where}.endNodeId must be {nodes[i + 1].get('nodeId')!r}")
-            if edge.get("released") and not (nodes[i].get("released") and nodes[i + 1].get("released")):
+            if edge.get("released") and not (
+                nodes[i].get("released") and nodes[i + 1].get("released")
+            ):
                 problems.append(f"{where} is released but one of its end nodes is not")
     return problems
 
@@ -294,5 +312,7 @@ def parse_connection(payload: bytes, what: str = "connection") -> tuple[str, str
         raise ProtocolError(f"{what}: {problems[0]}")
     state = msg.get("connectionState")
     if state not in CONNECTION_STATES:
-        raise ProtocolError(f"{what}: connectionState must be one of {', '.join(CONNECTION_STATES)}")
+        raise ProtocolError(
+            f"{what}: connectionState must be one of {', '.join(CONNECTION_STATES)}"
+        )
     return msg["serialNumber"], str(state)

@@ -115,7 +115,7 @@ class CheckpointClient:
             try:
                 await self._session()
                 delay_s = 0.2
-            except (OSError, asyncio.TimeoutError, ua.UaError, ConnectionError) as exc:
+            except (TimeoutError, OSError, ua.UaError, ConnectionError) as exc:
                 self.inbox.put(CheckpointStatus(False, f"checkpoint {self.url} unreachable: {exc}"))
             await asyncio.sleep(delay_s)
             delay_s = min(delay_s * 2, 5.0)

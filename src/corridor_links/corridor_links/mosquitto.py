@@ -68,8 +68,9 @@ def acl_text(manufacturer: str, truck_serials: list[str]) -> str:
     for serial in sorted(truck_serials):
         base = f"uagv/v2/{manufacturer}/{serial}"
         lines.append(f"user {serial}")
-        lines += [f"topic write {base}/{t}" for t in ("state", "connection", "visualization",
-                                                      "factsheet")]
+        lines += [
+            f"topic write {base}/{t}" for t in ("state", "connection", "visualization", "factsheet")
+        ]
         lines += [f"topic read {base}/{t}" for t in ("order", "instantActions")]
         lines.append("")
     return "\n".join(lines)
@@ -122,27 +123,30 @@ class Mosquitto:
         passwd.write_text("")
         tool = _binary("mosquitto_passwd")
         for user, password in self.passwords.items():
-            subprocess.run([tool, "-b", str(passwd), user, password], check=True,
-                           capture_output=True)
+            subprocess.run(
+                [tool, "-b", str(passwd), user, password], check=True, capture_output=True
+            )
         acl = home / "mosquitto.acl"
         acl.write_text(acl_text(self.manufacturer, self.truck_serials))
         data = home / "mosquitto-data"
         data.mkdir(exist_ok=True)
         conf = home / "mosquitto.conf"
         conf.write_text(
-            "\n".join([
-                f"listener {self.port} 127.0.0.1",
-                "allow_anonymous false",
-                f"password_file {passwd}",
-                f"acl_file {acl}",
-                "persistence true",
-                f"persistence_location {data}/",
-                "log_dest stderr",
-                "log_type error",
-                "log_type warning",
-                "log_type notice",
-                "",
-            ])
+            "\n".join(
+                [
+                    f"listener {self.port} 127.0.0.1",
+                    "allow_anonymous false",
+                    f"password_file {passwd}",
+                    f"acl_file {acl}",
+                    "persistence true",
+                    f"persistence_location {data}/",
+                    "log_dest stderr",
+                    "log_type error",
+                    "log_type warning",
+                    "log_type notice",
+                    "",
+                ]
+            )
         )
         self._give_to_broker_user([passwd, acl, data, conf, home])
         return conf
@@ -161,12 +165,15 @@ class Mosquitto:
         """Start the broker and wait until it accepts connections. Returns the port."""
         conf = self.write_config()
         log = (self.run_dir / "mosquitto.log").open("ab")
-        self._proc = subprocess.Popen([_binary("mosquitto"), "-c", str(conf)],
-                                      stdout=log, stderr=log)
+        self._proc = subprocess.Popen(
+            [_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log
+        )
         if not wait_for_port("127.0.0.1", self.port, timeout_s):
             self.stop()
-            raise BrokerError(f"mosquitto did not listen on 127.0.0.1:{self.port}; "
-                              f"see {self.run_dir / 'mosquitto.log'}")
+            raise BrokerError(
+                f"mosquitto did not listen on 127.0.0.1:{self.port}; "
+                f"see {self.run_dir / 'mosquitto.log'}"
+            )
         return self.port
 
     def restart(self, timeout_s: float = 10.0) -> None:

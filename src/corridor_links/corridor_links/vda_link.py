@@ -75,16 +75,24 @@ def decode(mqtt_topic: str, payload: bytes) -> Inbound:
 class VdaLink:
     """One MQTT connection of the controller to the broker."""
 
-    def __init__(self, host: str, port: int, username: str, password: str, manufacturer: str,
-                 client_id: str = "corridor-controller") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        manufacturer: str,
+        client_id: str = "corridor-controller",
+    ) -> None:
         self.manufacturer = manufacturer
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.stamper = HeaderStamper(manufacturer)
         self._lock = threading.Lock()
         self._last_header: dict[str, int] = {}
         self._host, self._port = host, port
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -108,8 +116,9 @@ class VdaLink:
         self.client.publish(vda_topic(self.manufacturer, serial, "order"), json.dumps(msg), qos=1)
         return msg
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self.inbox.put(LinkStatus(False, f"broker refused the controller: {reason}"))
             return
@@ -117,8 +126,9 @@ class VdaLink:
             client.subscribe(vda_topic(self.manufacturer, "+", name), qos=1)
         self.inbox.put(LinkStatus(True, f"connected to broker {self._host}:{self._port}"))
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self.inbox.put(LinkStatus(False, f"lost broker: {reason}"))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -127,8 +137,9 @@ class VdaLink:
             # headerId counts up per topic; an older one is stale or out of order.
             last = self._last_header.get(message.topic)
             if last is not None and item.header_id <= last and item.header_id != 0:
-                item = InboundProblem(message.topic, f"stale state headerId {item.header_id} "
-                                      f"(last {last}) dropped")
+                item = InboundProblem(
+                    message.topic, f"stale state headerId {item.header_id} (last {last}) dropped"
+                )
             else:
                 self._last_header[message.topic] = item.header_id
         self.inbox.put(item)

@@ -29,8 +29,9 @@ class CheckpointBridgeNode(Node):
         self.params = BridgeParams.declare(self)
         self.plate_pub = self.create_publisher(PlateRead, topics.PLATE_READS, topics.EVENTS)
         self.manifest_pub = self.create_publisher(Manifest, topics.MANIFESTS, topics.EVENTS)
-        self.client = CheckpointClient(self.params.opcua_url, self.params.opcua_user,
-                                       self.params.opcua_password)
+        self.client = CheckpointClient(
+            self.params.opcua_url, self.params.opcua_user, self.params.opcua_password
+        )
         self.client.start()
         self.checkpoint_id = self.params.opcua_url
         self.create_timer(self.params.drain_period_s, self._drain)
@@ -47,8 +48,9 @@ class CheckpointBridgeNode(Node):
                 self.get_logger().info(f"plate read {item.plate} at {item.lane_id}")
             elif isinstance(item, ManifestRecord):
                 self.manifest_pub.publish(convert.manifest_msg(item, self.checkpoint_id, stamp))
-                self.get_logger().info(f"manifest {item.declaration_number} for "
-                                       f"{item.container_number}")
+                self.get_logger().info(
+                    f"manifest {item.declaration_number} for {item.container_number}"
+                )
             elif isinstance(item, CheckpointProblem):
                 self.get_logger().error(item.text)
             elif isinstance(item, CheckpointStatus):

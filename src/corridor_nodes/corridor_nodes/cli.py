@@ -26,18 +26,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corridor", description="Corridor border-lane controller")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the corridor stack end to end (walking skeleton)")
-    run.add_argument("--map", type=Path, default=_default("maps/tan-thanh-puzhai-2027.yaml"),
-                     help="lane map YAML (default: %(default)s)")
-    run.add_argument("--fleet", type=Path, default=_default("config/fleet.yaml"),
-                     help="fleet YAML (default: %(default)s)")
-    run.add_argument("--time-scale", type=float, default=50.0,
-                     help="simulated seconds per wall-clock second (default: %(default)s)")
-    run.add_argument("--run-dir", type=Path, default=None,
-                     help="where configs, secrets and logs go (default: a new temporary folder)")
-    run.add_argument("--timeout", type=float, default=120.0,
-                     help="wall-clock seconds the scenario may take (default: %(default)s)")
-    run.add_argument("--keep-running", action="store_true",
-                     help="after the scenario, keep the stack running until Ctrl-C")
+    run.add_argument(
+        "--map",
+        type=Path,
+        default=_default("maps/tan-thanh-puzhai-2027.yaml"),
+        help="lane map YAML (default: %(default)s)",
+    )
+    run.add_argument(
+        "--fleet",
+        type=Path,
+        default=_default("config/fleet.yaml"),
+        help="fleet YAML (default: %(default)s)",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=50.0,
+        help="simulated seconds per wall-clock second (default: %(default)s)",
+    )
+    run.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="where configs, secrets and logs go (default: a new temporary folder)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="wall-clock seconds the scenario may take (default: %(default)s)",
+    )
+    run.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="after the scenario, keep the stack running until Ctrl-C",
+    )
     return parser
 
 
@@ -55,13 +78,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except CorridorError as exc:
         print(f"corridor run: {exc}", file=sys.stderr)
         return 2
-    print(f"corridor run: map {stack.lane_map.name}, {len(stack.fleet.trucks)} trucks, "
-          f"time x{args.time_scale:g}; logs in {run_dir}")
+    print(
+        f"corridor run: map {stack.lane_map.name}, {len(stack.fleet.trucks)} trucks, "
+        f"time x{args.time_scale:g}; logs in {run_dir}"
+    )
     stack.start()
     assert stack.broker is not None and stack.supervisor is not None
     os.environ["ROS_DOMAIN_ID"] = str(stack.domain_id)
-    print(f"  broker 127.0.0.1:{stack.broker.port} (mosquitto, passwords + ACL), "
-          f"checkpoint {stack.opcua_url}, ROS_DOMAIN_ID {stack.domain_id}")
+    print(
+        f"  broker 127.0.0.1:{stack.broker.port} (mosquitto, passwords + ACL), "
+        f"checkpoint {stack.opcua_url}, ROS_DOMAIN_ID {stack.domain_id}"
+    )
     print("  timeline (wall clock since start, simulated time at the trucks' clock):")
     rclpy.init(args=[])
     timeline = Timeline(time.monotonic(), args.time_scale)
@@ -84,14 +111,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (TimeoutError, RuntimeError) as exc:
         print(f"corridor run: {exc}", file=sys.stderr)
         for name in stack.supervisor.dead():
-            print(f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
-                  file=sys.stderr)
+            print(
+                f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
+                file=sys.stderr,
+            )
     finally:
         driver.destroy_node()
         rclpy.try_shutdown()
         codes = stack.stop()
-        print("  shut down: " + ", ".join(f"{n} exit {c}" for n, c in codes.items())
-              + ", broker stopped")
+        print(
+            "  shut down: "
+            + ", ".join(f"{n} exit {c}" for n, c in codes.items())
+            + ", broker stopped"
+        )
     return 0 if ok else 1
 
 
@@ -105,8 +137,10 @@ def _print_summary(driver: object) -> None:
         if msg is None:
             print(f"  {run_id}  (no status)")
             continue
-        print(f"  {run_id}  {msg.container_number}  {msg.vehicle_id or '-':<5}  "
-              f"{msg.status_name:<9}  {msg.reason}")
+        print(
+            f"  {run_id}  {msg.container_number}  {msg.vehicle_id or '-':<5}  "
+            f"{msg.status_name:<9}  {msg.reason}"
+        )
     done = sum(1 for m in driver.status.values() if m.status_name == "COMPLETED")
     held = sum(1 for m in driver.status.values() if m.status_name == "HELD")
     print(f"\n  {done} containers carried across, {held} held at the checkpoint\n")

@@ -47,15 +47,20 @@ class DispatcherNode(Node):
         self.problems = 0
         self.status_pub = self.create_publisher(RunStatus, topics.RUN_STATUS, topics.EVENTS)
         self.vehicle_pub = self.create_publisher(VehicleState, topics.VEHICLE_STATE, topics.EVENTS)
-        self.clearance_pub = self.create_publisher(ClearanceDecision, topics.CLEARANCE,
-                                                   topics.EVENTS)
-        self.create_subscription(PlateRead, topics.PLATE_READS, self._on_plate_read,
-                                 topics.EVENTS)
+        self.clearance_pub = self.create_publisher(
+            ClearanceDecision, topics.CLEARANCE, topics.EVENTS
+        )
+        self.create_subscription(PlateRead, topics.PLATE_READS, self._on_plate_read, topics.EVENTS)
         self.create_subscription(Manifest, topics.MANIFESTS, self._on_manifest, topics.EVENTS)
         self.create_service(SubmitRun, topics.SUBMIT_RUN, self._on_submit)
         self.create_service(CancelRun, topics.CANCEL_RUN, self._on_cancel)
-        self.link = VdaLink(self.params.mqtt_host, self.params.mqtt_port, self.params.mqtt_user,
-                            self.params.mqtt_password, self.fleet.manufacturer)
+        self.link = VdaLink(
+            self.params.mqtt_host,
+            self.params.mqtt_port,
+            self.params.mqtt_user,
+            self.params.mqtt_password,
+            self.fleet.manufacturer,
+        )
         self.link.start()
         self.create_timer(self.params.drain_period_s, self._drain_mqtt)
         self.get_logger().info(
@@ -76,13 +81,16 @@ class DispatcherNode(Node):
                 )
             elif isinstance(command, VehicleChanged):
                 self.vehicle_pub.publish(
-                    convert.vehicle_state_msg(command.vehicle, self.fleet.manufacturer, stamp))
+                    convert.vehicle_state_msg(command.vehicle, self.fleet.manufacturer, stamp)
+                )
             elif isinstance(command, ClearanceIssued):
                 self.clearance_pub.publish(convert.clearance_msg(command, stamp))
             elif isinstance(command, SendOrder):
                 msg = self.link.send_order(command.vehicle_id, command.order)
-                self.get_logger().info(f"order {msg['orderId']} sent to {command.vehicle_id} "
-                                       f"({len(msg['nodes'])} nodes)")
+                self.get_logger().info(
+                    f"order {msg['orderId']} sent to {command.vehicle_id} "
+                    f"({len(msg['nodes'])} nodes)"
+                )
             elif isinstance(command, Problem):
                 self._problem(command.text)
 
@@ -90,7 +98,9 @@ class DispatcherNode(Node):
         self.problems += 1
         self.get_logger().error(f"bad input #{self.problems}: {text}")
 
-    def _on_submit(self, request: SubmitRun.Request, response: SubmitRun.Response) -> SubmitRun.Response:
+    def _on_submit(
+        self, request: SubmitRun.Request, response: SubmitRun.Response
+    ) -> SubmitRun.Response:
         try:
             run = convert.run_from_msg(request.run)
         except ValueError as exc:
@@ -102,7 +112,9 @@ class DispatcherNode(Node):
         response.accepted, response.message = accepted, message
         return response
 
-    def _on_cancel(self, request: CancelRun.Request, response: CancelRun.Response) -> CancelRun.Response:
+    def _on_cancel(
+        self, request: CancelRun.Request, response: CancelRun.Response
+    ) -> CancelRun.Response:
         accepted, message, commands = self.core.cancel(request.run_id, request.reason)
         self._execute(commands)
         response.accepted, response.message = accepted, message

@@ -61,8 +61,10 @@ def reexec_with_ros_env(module: str) -> None:
         return
     install = workspace_dir() / "install"
     if not (install / "lib").is_dir():
-        sys.exit(f"corridor: the ROS workspace is not built ({install} is missing); "
-                 "run `make test` or `make run` once to set everything up")
+        sys.exit(
+            f"corridor: the ROS workspace is not built ({install} is missing); "
+            "run `make test` or `make run` once to set everything up"
+        )
     os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], ros_env())
 
 

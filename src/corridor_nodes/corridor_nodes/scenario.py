@@ -39,8 +39,9 @@ def skeleton_runs(cn_yard: str = "Z-CN", vn_yard: str = "Z-VN") -> list[PlannedR
     """Three southbound runs (one with a manifest naming another truck) and one northbound."""
 
     def run(i: int, prefix: str, direction: Direction) -> ContainerRun:
-        origin, dest = (cn_yard, vn_yard) if direction is Direction.SOUTHBOUND else (vn_yard,
-                                                                                    cn_yard)
+        origin, dest = (
+            (cn_yard, vn_yard) if direction is Direction.SOUTHBOUND else (vn_yard, cn_yard)
+        )
         return ContainerRun(f"R-{i:03d}", with_check_digit(prefix), origin, dest, direction)
 
     return [
@@ -81,10 +82,12 @@ class ScenarioDriver(Node):
         self.decisions: dict[str, ClearanceDecision] = {}
         self.checkpoint_posted: set[str] = set()
         self.create_subscription(RunStatus, topics.RUN_STATUS, self._on_status, topics.EVENTS)
-        self.create_subscription(VehicleState, topics.VEHICLE_STATE, self._on_vehicle,
-                                 topics.EVENTS)
-        self.create_subscription(ClearanceDecision, topics.CLEARANCE, self._on_decision,
-                                 topics.EVENTS)
+        self.create_subscription(
+            VehicleState, topics.VEHICLE_STATE, self._on_vehicle, topics.EVENTS
+        )
+        self.create_subscription(
+            ClearanceDecision, topics.CLEARANCE, self._on_decision, topics.EVENTS
+        )
         self.submit_client = self.create_client(SubmitRun, topics.SUBMIT_RUN)
 
     # --- observation -----------------------------------------------------------------------
@@ -129,8 +132,9 @@ class ScenarioDriver(Node):
             rclpy.spin_until_future_complete(self, future, timeout_sec=timeout_s)
             result = future.result()
             if result is None or not result.accepted:
-                raise RuntimeError(f"run {run.run_id} rejected: "
-                                   f"{result.message if result else 'no answer'}")
+                raise RuntimeError(
+                    f"run {run.run_id} rejected: {result.message if result else 'no answer'}"
+                )
 
     def play_checkpoint(self) -> None:
         """For every newly assigned run: post its manifest, then the truck's plate read."""
@@ -152,9 +156,14 @@ class ScenarioDriver(Node):
         async with client:
             idx = await client.get_namespace_index(cs.NAMESPACE_URI)
             sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
-            await sim.call_method(f"{idx}:PostManifest", f"DEC-{run_id}",
-                                  planned.run.container_number, declared,
-                                  planned.customs_status, "GREEN")
+            await sim.call_method(
+                f"{idx}:PostManifest",
+                f"DEC-{run_id}",
+                planned.run.container_number,
+                declared,
+                planned.customs_status,
+                "GREEN",
+            )
             await sim.call_method(f"{idx}:InjectPlateRead", "VN-IN-1", read, 0.97)
 
     def finished(self) -> bool:
@@ -170,7 +179,7 @@ class ScenarioDriver(Node):
             try:
                 asyncio.run(self._probe())
                 return
-            except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            except (OSError, TimeoutError) as exc:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"checkpoint {self.stack.opcua_url} not up: {exc}") from exc
                 time.sleep(0.2)
@@ -191,8 +200,9 @@ class ScenarioDriver(Node):
             online = {s for s, v in self.vehicles.items() if v.connection == "ONLINE"}
             if serials <= online:
                 return
-        raise TimeoutError(f"trucks not online after {timeout_s} s: "
-                           f"{sorted(serials - set(self.vehicles))}")
+        raise TimeoutError(
+            f"trucks not online after {timeout_s} s: {sorted(serials - set(self.vehicles))}"
+        )
 
     def run_until_done(self, timeout_s: float) -> bool:
         """Spin, playing the checkpoint, until every run is final; False on timeout."""

@@ -83,26 +83,76 @@ class Stack:
 
         self.supervisor = Supervisor(self.run_dir / "logs", ros_env(domain_id=self.domain_id))
         py = sys.executable
-        self.supervisor.start("checkpoint", [py, "-m", "corridor_sim.checkpoint_emulator",
-                                             "--port", str(opcua_port),
-                                             "--credentials", str(opcua_cred)])
-        bridge = self._params("corridor_checkpoint_bridge", {
-            "opcua_url": self.opcua_url, "opcua_user": OPCUA_USER,
-            "opcua_password_file": str(opcua_pw)})
-        self.supervisor.start("bridge", [py, "-m", "corridor_nodes.checkpoint_bridge_node",
-                                         "--ros-args", "--params-file", str(bridge)])
-        dispatcher = self._params("corridor_dispatcher", {
-            "map_path": str(self.map_path), "fleet_path": str(self.fleet_path),
-            "mqtt_port": self.broker.port, "mqtt_user": CONTROLLER_USER,
-            "mqtt_password_file": str(controller_pw)})
-        self.supervisor.start("dispatcher", [py, "-m", "corridor_nodes.dispatcher_node",
-                                             "--ros-args", "--params-file", str(dispatcher)])
-        self.supervisor.start("trucks", [py, "-m", "corridor_sim.truck_emulator",
-                                         "--port", str(self.broker.port),
-                                         "--map", str(self.map_path),
-                                         "--fleet", str(self.fleet_path),
-                                         "--credentials", str(trucks_pw),
-                                         "--time-scale", str(self.time_scale)])
+        self.supervisor.start(
+            "checkpoint",
+            [
+                py,
+                "-m",
+                "corridor_sim.checkpoint_emulator",
+                "--port",
+                str(opcua_port),
+                "--credentials",
+                str(opcua_cred),
+            ],
+        )
+        bridge = self._params(
+            "corridor_checkpoint_bridge",
+            {
+                "opcua_url": self.opcua_url,
+                "opcua_user": OPCUA_USER,
+                "opcua_password_file": str(opcua_pw),
+            },
+        )
+        self.supervisor.start(
+            "bridge",
+            [
+                py,
+                "-m",
+                "corridor_nodes.checkpoint_bridge_node",
+                "--ros-args",
+                "--params-file",
+                str(bridge),
+            ],
+        )
+        dispatcher = self._params(
+            "corridor_dispatcher",
+            {
+                "map_path": str(self.map_path),
+                "fleet_path": str(self.fleet_path),
+                "mqtt_port": self.broker.port,
+                "mqtt_user": CONTROLLER_USER,
+                "mqtt_password_file": str(controller_pw),
+            },
+        )
+        self.supervisor.start(
+            "dispatcher",
+            [
+                py,
+                "-m",
+                "corridor_nodes.dispatcher_node",
+                "--ros-args",
+                "--params-file",
+                str(dispatcher),
+            ],
+        )
+        self.supervisor.start(
+            "trucks",
+            [
+                py,
+                "-m",
+                "corridor_sim.truck_emulator",
+                "--port",
+                str(self.broker.port),
+                "--map",
+                str(self.map_path),
+                "--fleet",
+                str(self.fleet_path),
+                "--credentials",
+                str(trucks_pw),
+                "--time-scale",
+                str(self.time_scale),
+            ],
+        )
 
     def stop(self) -> dict[str, int | None]:
         """Stop every process (trucks first, broker last); returns their exit codes."""

@@ -26,8 +26,14 @@ class Supervisor:
         """Start ``argv`` as process ``name``; output goes to ``log_dir/name.log``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.procs[name] = proc
         return proc
 
@@ -47,8 +53,11 @@ class Supervisor:
         proc = self.procs.pop(name, None)
         if proc is None:
             return None
-        for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGTERM, 2.0),
-                            (signal.SIGKILL, 2.0)):
+        for sig, wait_s in (
+            (signal.SIGINT, timeout_s),
+            (signal.SIGTERM, 2.0),
+            (signal.SIGKILL, 2.0),
+        ):
             if proc.poll() is not None:
                 break
             try:
