@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import signal
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ class CheckpointEmulator:
         self.checkpoint_id = checkpoint_id
         self.server = Server(user_manager=PasswordUsers(username, password))
         self._transactions = itertools.count(1)
+        self._recent: deque[dict[str, str | float]] = deque(maxlen=cs.RECENT_RECORDS_MAX)
 
     async def setup(self) -> None:
         """Build the address space."""
@@ -67,6 +70,7 @@ class CheckpointEmulator:
         self.checkpoint = await objects.add_object(idx, cs.CHECKPOINT_OBJECT)
         await self.checkpoint.add_variable(idx, "CheckpointId", self.checkpoint_id)
         await self.checkpoint.add_variable(idx, "Online", True)
+        self.recent_var = await self.checkpoint.add_variable(idx, cs.RECENT_RECORDS, "[]")
         string = ua.VariantType.String
         plate_type = await server.create_custom_event_type(
             idx,
@@ -118,6 +122,9 @@ class CheckpointEmulator:
         event.Confidence = confidence
         event.Message = ua.LocalizedText(f"plate {plate} at {lane}")
         LOG.info("plate read %s at %s (%s)", plate, lane, transaction)
+        await self._remember(
+            {"Lane": lane, "Plate": plate, "TransactionId": transaction, "Confidence": confidence}
+        )
         await self.plate_events.trigger()
 
     async def post_manifest(
@@ -135,7 +142,20 @@ class CheckpointEmulator:
         event.CustomsStatus, event.Channel, event.SealIds = status, channel, seals
         event.Message = ua.LocalizedText(f"manifest {declaration} for {container}")
         LOG.info("manifest %s: %s on %s, %s", declaration, container, plate, status)
+        await self._remember(
+            dict(
+                zip(
+                    cs.MANIFEST_FIELDS,
+                    (declaration, container, plate, status, channel, seals),
+                    strict=True,
+                )
+            )
+        )
         await self.manifest_events.trigger()
+
+    async def _remember(self, record: dict[str, str | float]) -> None:
+        self._recent.append(record)
+        await self.recent_var.write_value(json.dumps(list(self._recent), ensure_ascii=False))
 
 
 async def serve(port: int, username: str, password: str) -> None:

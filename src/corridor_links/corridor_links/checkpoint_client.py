@@ -3,13 +3,15 @@
 Runs asyncio in its own thread (beside an rclpy executor). Event handlers only decode and
 put :class:`~corridor_core.clearance.PlateObservation`, :class:`ManifestRecord` or
 :class:`CheckpointProblem` onto :attr:`CheckpointClient.inbox`; the owner drains it.
-On connection loss it reconnects with a fresh client (events during the outage are lost, as
-asyncua documents; the checkpoint re-posts what is still pending).
+On connection loss it reconnects with a fresh client; events sent during an outage are lost
+(as asyncua documents), so after every (re)connect it reads the checkpoint's ``RecentRecords``
+and passes on what it has not passed on yet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -40,6 +42,38 @@ class CheckpointStatus:
 
 
 Inbound = PlateObservation | ManifestRecord | CheckpointProblem | CheckpointStatus
+
+
+class _Record:
+    """A dict from ``RecentRecords`` seen through the event-object interface."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.__dict__.update(fields)
+
+
+def record_key(item: Inbound) -> str | None:
+    """De-duplication key: the same record from an event and from RecentRecords is one."""
+    if isinstance(item, PlateObservation):
+        return f"plate|{item.transaction_id}"
+    if isinstance(item, ManifestRecord):
+        return f"manifest|{item.declaration_number}|{item.container_number}|{item.customs_status}"
+    return None
+
+
+def decode_recent(text: str) -> list[Inbound]:
+    """Decode the ``RecentRecords`` JSON array (never raises)."""
+    try:
+        records = json.loads(text)
+        if not isinstance(records, list):
+            raise ValueError("not a JSON array")
+    except ValueError as exc:
+        return [CheckpointProblem(f"checkpoint {cs.RECENT_RECORDS} unreadable: {exc}")]
+    return [
+        decode_event(_Record(r))
+        if isinstance(r, dict)
+        else CheckpointProblem(f"checkpoint {cs.RECENT_RECORDS} holds a non-object entry")
+        for r in records
+    ]
 
 
 def _text(event: Any, name: str) -> str:
@@ -78,12 +112,28 @@ def decode_event(event: Any) -> Inbound:
     return CheckpointProblem(f"checkpoint event {kind} has neither plate nor manifest fields")
 
 
-class _Handler:
-    def __init__(self, inbox: queue.Queue[Inbound]) -> None:
+class _Dedup:
+    """Passes each plate read / manifest on once, however many ways it arrives."""
+
+    def __init__(self, inbox: queue.Queue[Inbound], memory: int = 5000) -> None:
         self.inbox = inbox
+        self._seen: dict[str, None] = {}
+        self._memory = memory
+        self._lock = threading.Lock()
+
+    def put(self, item: Inbound) -> None:
+        key = record_key(item)
+        with self._lock:
+            if key is not None:
+                if key in self._seen:
+                    return
+                self._seen[key] = None
+                if len(self._seen) > self._memory:
+                    self._seen.pop(next(iter(self._seen)))
+        self.inbox.put(item)
 
     def event_notification(self, event: Any) -> None:
-        self.inbox.put(decode_event(event))
+        self.put(decode_event(event))
 
 
 class CheckpointClient:
@@ -94,6 +144,7 @@ class CheckpointClient:
         self.username = username
         self.password = password
         self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self._dedup = _Dedup(self.inbox)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="checkpoint-opcua", daemon=True)
 
@@ -130,8 +181,12 @@ class CheckpointClient:
             types = client.get_node(ua.ObjectIds.BaseEventType)
             plate_type = await types.get_child(f"{idx}:{cs.PLATE_EVENT}")
             manifest_type = await types.get_child(f"{idx}:{cs.MANIFEST_EVENT}")
-            sub = await client.create_subscription(0, _Handler(self.inbox))
+            sub = await client.create_subscription(0, self._dedup)
             await sub.subscribe_events(checkpoint, [plate_type, manifest_type])
+            # Subscribed first, then catch up on what was posted while we were away.
+            recent = await checkpoint.get_child(f"{idx}:{cs.RECENT_RECORDS}")
+            for item in decode_recent(str(await recent.read_value())):
+                self._dedup.put(item)
             self.inbox.put(CheckpointStatus(True, f"connected to checkpoint {self.url}"))
             while not self._stop.is_set():
                 await asyncio.sleep(0.2)

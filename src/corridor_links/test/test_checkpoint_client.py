@@ -1,0 +1,112 @@
+"""The OPC UA checkpoint client against a real asyncua server (the emulator) on a free port."""
+
+import asyncio
+import threading
+import time
+
+from asyncua import Client
+
+from corridor_core.clearance import ManifestRecord, PlateObservation
+from corridor_links import checkpoint_schema as cs
+from corridor_links.checkpoint_client import CheckpointClient, CheckpointStatus
+from corridor_links.mosquitto import free_port
+from corridor_sim.checkpoint_emulator import CheckpointEmulator
+
+
+class _ServerThread(threading.Thread):
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        emulator = CheckpointEmulator(self.port, "bridge", "s3cret")
+        await emulator.setup()
+        async with emulator.server:
+            self.ready.set()
+            while not self.stop.is_set():
+                await asyncio.sleep(0.05)
+
+
+async def _call(url: str, method: str, *args, password: str = "s3cret"):
+    client = Client(url, timeout=5)
+    client.set_user("bridge")
+    client.set_password(password)
+    async with client:
+        idx = await client.get_namespace_index(cs.NAMESPACE_URI)
+        sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
+        return await sim.call_method(f"{idx}:{method}", *args)
+
+
+def _next(inbox, kind, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        item = inbox.get(timeout=timeout_s)
+        if isinstance(item, kind):
+            return item
+    raise AssertionError(f"no {kind.__name__} within {timeout_s} s")
+
+
+def test_plate_reads_and_manifests_arrive_as_domain_records() -> None:
+    port = free_port()
+    server = _ServerThread(port)
+    server.start()
+    assert server.ready.wait(15)
+    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
+    client = CheckpointClient(url, "bridge", "s3cret")
+    client.start()
+    try:
+        assert _next(client.inbox, CheckpointStatus).connected
+        asyncio.run(_call(url, "PostManifest", "DEC-1", "CSQU3054383", "桂F·D3101", "RELEASED",
+                          "GREEN"))  # fmt: skip
+        tx = asyncio.run(_call(url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+        manifest = _next(client.inbox, ManifestRecord)
+        assert (manifest.container_number, manifest.plate) == ("CSQU3054383", "桂F·D3101")
+        plate = _next(client.inbox, PlateObservation)
+        assert (plate.plate, plate.lane_id, plate.transaction_id) == ("桂F·D3101", "VN-IN-1", tx)
+    finally:
+        client.stop()
+        server.stop.set()
+        server.join(5)
+
+
+def test_wrong_password_is_refused() -> None:
+    port = free_port()
+    server = _ServerThread(port)
+    server.start()
+    assert server.ready.wait(15)
+    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
+    try:
+        asyncio.run(_call(url, "InjectPlateRead", "L", "桂F·D3101", 1.0, password="nope"))
+    except Exception as exc:  # asyncua raises its own status-code exception class
+        assert "BadUserAccessDenied" in type(exc).__name__ + str(exc)
+    else:
+        raise AssertionError("a wrong password was accepted")
+    finally:
+        server.stop.set()
+        server.join(5)
+
+
+def test_records_posted_before_connecting_are_recovered_once() -> None:
+    port = free_port()
+    server = _ServerThread(port)
+    server.start()
+    assert server.ready.wait(15)
+    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
+    tx = asyncio.run(_call(url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+    client = CheckpointClient(url, "bridge", "s3cret")
+    client.start()
+    try:
+        plate = _next(client.inbox, PlateObservation)
+        assert plate.transaction_id == tx
+        assert _next(client.inbox, CheckpointStatus).connected
+        time.sleep(0.5)
+        assert client.inbox.empty(), "the recovered record was passed on twice"
+    finally:
+        client.stop()
+        server.stop.set()
+        server.join(5)
