@@ -25,7 +25,7 @@ typecheck: setup
 	@$(BIN)/mypy
 
 bench: setup
-	@$(BIN)/python bench/run.py
+	@source corridor_ws/env.sh && python bench/run.py $(BENCH_ARGS)
 
 lock: setup
 	@$(BIN)/python scripts/lock.py
