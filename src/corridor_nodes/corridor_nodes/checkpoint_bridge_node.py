@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 import queue
 
-import rclpy
 from corridor_interfaces.msg import Manifest, PlateRead
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_links.checkpoint_client import CheckpointClient, CheckpointProblem, CheckpointStatus
 from corridor_nodes import convert, topics
 from corridor_nodes.params import BridgeParams
+from corridor_nodes.runner import log_link_status, spin
 
 
 class CheckpointBridgeNode(Node):
@@ -54,11 +53,7 @@ class CheckpointBridgeNode(Node):
             elif isinstance(item, CheckpointProblem):
                 self.get_logger().error(item.text)
             elif isinstance(item, CheckpointStatus):
-                # rclpy forbids one call site logging at two severities: two calls.
-                if item.connected:
-                    self.get_logger().info(item.text)
-                else:
-                    self.get_logger().warning(item.text)
+                log_link_status(self, item.connected, item.text)
 
     def destroy_node(self) -> None:
         """Stop the OPC UA client, then destroy the node."""
@@ -68,16 +63,7 @@ class CheckpointBridgeNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point: ``corridor-checkpoint-bridge --ros-args --params-file FILE``."""
-    rclpy.init(args=args)
-    node = CheckpointBridgeNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin(CheckpointBridgeNode, "corridor-checkpoint-bridge", args)
 
 
 if __name__ == "__main__":

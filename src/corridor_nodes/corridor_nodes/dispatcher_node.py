@@ -9,12 +9,9 @@ The MQTT inbox is drained on this node's executor, never on paho's thread.
 from __future__ import annotations
 
 import queue
-import sys
 
-import rclpy
 from corridor_interfaces.msg import ClearanceDecision, Manifest, PlateRead, RunStatus, VehicleState
 from corridor_interfaces.srv import CancelRun, SubmitRun
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from corridor_core.dispatcher import (
@@ -26,13 +23,13 @@ from corridor_core.dispatcher import (
     SendOrder,
     VehicleChanged,
 )
-from corridor_core.errors import CorridorError
 from corridor_core.fleet import load_fleet
 from corridor_core.lane_map import load_map
 from corridor_core.vda5050 import StateReport
 from corridor_links.vda_link import ConnectionReport, InboundProblem, LinkStatus, VdaLink
 from corridor_nodes import convert, topics
 from corridor_nodes.params import DispatcherParams
+from corridor_nodes.runner import log_link_status, spin
 
 
 class DispatcherNode(Node):
@@ -140,11 +137,7 @@ class DispatcherNode(Node):
             elif isinstance(item, InboundProblem):
                 self._problem(f"MQTT {item.topic}: {item.text}")
             elif isinstance(item, LinkStatus):
-                # rclpy forbids one call site logging at two severities: two calls.
-                if item.connected:
-                    self.get_logger().info(item.text)
-                else:
-                    self.get_logger().warning(item.text)
+                log_link_status(self, item.connected, item.text)
 
     def destroy_node(self) -> None:
         """Disconnect from the broker, then destroy the node."""
@@ -154,21 +147,7 @@ class DispatcherNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point: ``corridor-dispatcher --ros-args --params-file FILE``."""
-    rclpy.init(args=args)
-    try:
-        node = DispatcherNode()
-    except CorridorError as exc:
-        print(f"corridor-dispatcher: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin(DispatcherNode, "corridor-dispatcher", args)
 
 
 if __name__ == "__main__":

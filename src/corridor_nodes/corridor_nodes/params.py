@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rclpy.node import Node
 
 
-def _read_secret(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8").strip()
+def _declare(node: Node, defaults: dict[str, Any], secret: str) -> dict[str, Any]:
+    """Declare ``defaults`` on ``node``; replace the ``<secret>_file`` entry by the file's text."""
+    values = {k: node.declare_parameter(k, v).value for k, v in defaults.items()}
+    secret_file = values.pop(f"{secret}_file")
+    values[secret] = Path(secret_file).read_text(encoding="utf-8").strip() if secret_file else ""
+    return values
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,7 @@ class DispatcherParams:
             "mqtt_password_file": "",
             "drain_period_s": 0.02,
         }
-        values = {k: node.declare_parameter(k, v).value for k, v in p.items()}
-        secret_file = values.pop("mqtt_password_file")
-        return cls(mqtt_password=_read_secret(secret_file) if secret_file else "", **values)
+        return cls(**_declare(node, p, "mqtt_password"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,4 @@ class BridgeParams:
             "opcua_password_file": "",
             "drain_period_s": 0.02,
         }
-        values = {k: node.declare_parameter(k, v).value for k, v in p.items()}
-        secret_file = values.pop("opcua_password_file")
-        return cls(opcua_password=_read_secret(secret_file) if secret_file else "", **values)
+        return cls(**_declare(node, p, "opcua_password"))
