@@ -20,14 +20,24 @@ N = 20_000
 
 def _payload() -> bytes:
     body = {
-        "orderId": "R-001.1", "orderUpdateId": 3, "lastNodeId": "B0", "lastNodeSequenceId": 8,
-        "nodeStates": [{"nodeId": n, "sequenceId": 10 + 2 * i, "released": True}
-                       for i, n in enumerate(["PB", "G-VN", "Z-VN"])],
-        "edgeStates": [{"edgeId": f"E{i}", "sequenceId": 9 + 2 * i, "released": True}
-                       for i in range(3)],
-        "driving": True, "actionStates": [], "batteryState": {"batteryCharge": 71.5},
-        "operatingMode": "AUTOMATIC", "errors": [], "agvPosition": {"x": 2450.0, "y": 0.0},
-    }  # fmt: skip
+        "orderId": "R-001.1",
+        "orderUpdateId": 3,
+        "lastNodeId": "B0",
+        "lastNodeSequenceId": 8,
+        "nodeStates": [
+            {"nodeId": n, "sequenceId": 10 + 2 * i, "released": True}
+            for i, n in enumerate(["PB", "G-VN", "Z-VN"])
+        ],
+        "edgeStates": [
+            {"edgeId": f"E{i}", "sequenceId": 9 + 2 * i, "released": True} for i in range(3)
+        ],
+        "driving": True,
+        "actionStates": [],
+        "batteryState": {"batteryCharge": 71.5},
+        "operatingMode": "AUTOMATIC",
+        "errors": [],
+        "agvPosition": {"x": 2450.0, "y": 0.0},
+    }
     return json.dumps(HeaderStamper("CorridorSim").stamp("T01", "state", body, 0.0)).encode()
 
 

@@ -23,8 +23,12 @@ BENCH = Path(__file__).resolve().parent
 
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
-    return {"cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "processor": platform.machine()}  # fmt: skip
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+    }
 
 
 def main() -> int:
@@ -48,18 +52,28 @@ def main() -> int:
         ours = statistics.median(p[0] for p in pairs)
         base = statistics.median(p[1] for p in pairs)
         result = {
-            "name": module.NAME, "metric": module.METRIC, "ours": ours, "baseline": base,
-            "baseline_name": module.BASELINE_NAME, "ratio": ours / base if base else None,
-            "target": module.TARGET, "met": bool(module.met(ours, base)), "runs": runs,
+            "name": module.NAME,
+            "metric": module.METRIC,
+            "ours": ours,
+            "baseline": base,
+            "baseline_name": module.BASELINE_NAME,
+            "ratio": ours / base if base else None,
+            "target": module.TARGET,
+            "met": bool(module.met(ours, base)),
+            "runs": runs,
             "machine": machine(),
-        }  # fmt: skip
+        }
         (out / f"{module.NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
         rows.append(result)
-    print(f"\n{'benchmark':<22} {'metric':<28} {'ours':>10} {'baseline':>10} {'ratio':>7}  "
-          f"{'target':<26} met   (cores: {os.cpu_count()})")  # fmt: skip
+    print(
+        f"\n{'benchmark':<22} {'metric':<28} {'ours':>10} {'baseline':>10} {'ratio':>7}  "
+        f"{'target':<26} met   (cores: {os.cpu_count()})"
+    )
     for r in rows:
-        print(f"{r['name']:<22} {r['metric']:<28} {r['ours']:>10.3f} {r['baseline']:>10.3f} "
-              f"{r['ratio']:>7.2f}  {r['target']:<26} {'yes' if r['met'] else 'NO'}")  # fmt: skip
+        print(
+            f"{r['name']:<22} {r['metric']:<28} {r['ours']:>10.3f} {r['baseline']:>10.3f} "
+            f"{r['ratio']:>7.2f}  {r['target']:<26} {'yes' if r['met'] else 'NO'}"
+        )
     return 0
 
 

@@ -62,8 +62,12 @@ async def _checkpoint(stack: Stack, method: str, *args):
 
 @pytest.fixture()
 def stack(tmp_path: Path):
-    running = Stack(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml", ROOT / "config" / "fleet.yaml",
-                    tmp_path, time_scale=100.0)  # fmt: skip
+    running = Stack(
+        ROOT / "maps" / "tan-thanh-puzhai-2027.yaml",
+        ROOT / "config" / "fleet.yaml",
+        tmp_path,
+        time_scale=100.0,
+    )
     running.start()
     yield running
     running.stop()
@@ -83,8 +87,11 @@ def test_skeleton_carries_containers_and_holds_the_mismatch(stack: Stack) -> Non
         driver.wait_trucks_online(30)
 
         # Bad input first: it must be logged and must crash nothing.
-        asyncio.run(_checkpoint(stack, "PostManifest", "DEC-BAD", "CSQU3054384", "桂F·D3101",
-                                "RELEASED", "GREEN"))  # fmt: skip
+        asyncio.run(
+            _checkpoint(
+                stack, "PostManifest", "DEC-BAD", "CSQU3054384", "桂F·D3101", "RELEASED", "GREEN"
+            )
+        )
         asyncio.run(_checkpoint(stack, "InjectPlateRead", "VN-IN-1", "桂F·77777", 0.9))
         truck = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         truck.username_pw_set("T01", stack.broker.passwords["T01"])
@@ -105,8 +112,12 @@ def test_skeleton_carries_containers_and_holds_the_mismatch(stack: Stack) -> Non
         rclpy.try_shutdown()
 
     outcome = {run_id: msg.status_name for run_id, msg in driver.status.items()}
-    assert outcome == {"R-001": "COMPLETED", "R-002": "COMPLETED", "R-003": "HELD",
-                       "R-004": "COMPLETED"}  # fmt: skip
+    assert outcome == {
+        "R-001": "COMPLETED",
+        "R-002": "COMPLETED",
+        "R-003": "HELD",
+        "R-004": "COMPLETED",
+    }
     held_truck = driver.status["R-003"].vehicle_id
 
     # The broker: exactly the three cleared runs got orders, each valid, none to the held truck.
@@ -116,8 +127,13 @@ def test_skeleton_carries_containers_and_holds_the_mismatch(stack: Stack) -> Non
     assert sorted(o["orderId"] for o in orders) == ["R-001.1", "R-002.1", "R-004.1"]
     assert all(check_order(o) == [] for o in orders)
     assert not seen.get(f"uagv/v2/CorridorSim/{held_truck}/order")
-    states = [json.loads(p) for t, ps in seen.items() if t.endswith("/state") for p in ps
-              if p.startswith(b"{\"")]  # fmt: skip
+    states = [
+        json.loads(p)
+        for t, ps in seen.items()
+        if t.endswith("/state")
+        for p in ps
+        if p.startswith(b'{"')
+    ]
     assert any(s["lastNodeId"] == "B0" for s in states), "no truck reported crossing km 0"
 
     # OPC UA -> bridge -> ROS: every manifest (also the bad one) and plate read came through.

@@ -26,7 +26,8 @@ import paho.mqtt.client as mqtt
 
 from corridor_core.errors import ProtocolError
 from corridor_core.fleet import Truck, load_fleet
-from corridor_core.lane_map import LaneMap, load_map
+from corridor_core.lane_map import LaneMap
+from corridor_core.map_io import load_map
 from corridor_core.vda5050 import HeaderStamper, check_order, decode_json, topic
 
 LOG = logging.getLogger("trucks")

@@ -7,6 +7,7 @@ the parsed document and raises :class:`ConfigError` like
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,17 @@ class Field:
             raise self.error("must be a non-empty string")
         return self.value
 
-    def number(self, *, gt: float | None = None, ge: float | None = None) -> float:
-        """A real number, optionally bounded below."""
+    def number(
+        self, *, gt: float | None = None, ge: float | None = None, le: float | None = None
+    ) -> float:
+        """A finite real number, optionally bounded."""
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             raise self.error("must be a number")
         number = float(self.value)
+        if not math.isfinite(number):
+            raise self.error("must be a finite number")
+        if le is not None and not number <= le:
+            raise self.error(f"must be <= {le:g}")
         if gt is not None and not number > gt:
             raise self.error(f"must be > {gt:g}")
         if ge is not None and not number >= ge:
@@ -91,6 +98,12 @@ class Field:
         if ge is not None and self.value < ge:
             raise self.error(f"must be >= {ge}")
         return int(self.value)
+
+    def optional(self, key: str) -> Field | None:
+        """The field at ``key``, or None when it is absent or null."""
+        if not self.has(key) or self.value[key] is None:
+            return None
+        return self.get(key)
 
     def choice(self, allowed: list[str]) -> str:
         """One of ``allowed``."""

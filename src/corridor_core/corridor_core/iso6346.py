@@ -41,9 +41,17 @@ LETTER_VALUES: dict[str, int] = _letter_values()
 
 # Characters OCR confuses, both ways. Only swaps that keep the format can be proposed.
 CONFUSABLE: dict[str, str] = {
-    "O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B",
-    "S": "5", "5": "S", "Z": "2", "2": "Z",
-}  # fmt: skip
+    "O": "0",
+    "0": "O",
+    "I": "1",
+    "1": "I",
+    "B": "8",
+    "8": "B",
+    "S": "5",
+    "5": "S",
+    "Z": "2",
+    "2": "Z",
+}
 
 
 @dataclass(frozen=True)

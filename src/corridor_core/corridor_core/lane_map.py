@@ -1,8 +1,8 @@
-"""The lane map: nodes, segments and routes of one corridor.
+"""The lane map model: nodes, segments, stations and vehicle classes of one corridor.
 
-Maps are YAML files under ``maps/`` (format in ``docs/map-format.md``). :func:`load_map` reads
-one into a frozen :class:`LaneMap`; a broken file raises :class:`ConfigError` and never
-half-loads.
+Frozen objects, built by :mod:`corridor_core.map_io` from ``maps/*.yaml`` (format in
+``docs/map-format.md``). This module answers questions about a valid map (routes, holding
+places, following headways); validation lives in the loader.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from corridor_core.config_reader import Field, load_yaml
-from corridor_core.errors import ConfigError, CorridorError
+from corridor_core.distributions import Distribution
+from corridor_core.errors import CorridorError
+from corridor_core.runs import Direction
 
 
 class NodeKind(Enum):
@@ -33,6 +33,12 @@ class NodeKind(Enum):
     PARKING = "parking"
 
 
+# Kinds where trucks may wait off the running lane; they must declare holding slots > 0
+# (yards and parking hold any number).
+HOLDING_KINDS = (NodeKind.HOLDING_POCKET, NodeKind.PASSING_BAY)
+UNBOUNDED_HOLDING_KINDS = (NodeKind.YARD, NodeKind.PARKING)
+
+
 class LaneMode(Enum):
     """How a segment's lanes are worked."""
 
@@ -41,17 +47,63 @@ class LaneMode(Enum):
     SINGLE_ALTERNATING = "single_alternating"  # one lane, directions take turns
 
 
+class StationKind(Enum):
+    """What a station does to a truck or its container."""
+
+    GATE = "gate"
+    SCANNER = "scanner"
+    YARD_HANDLING = "yard_handling"
+    INSPECTION = "inspection"
+    TOKEN = "token"
+    BATTERY_SWAP = "battery_swap"
+    WEIGHBRIDGE = "weighbridge"
+
+
+@dataclass(frozen=True)
+class FollowingRule:
+    """Minimum gap behind the truck ahead: ``standstill_gap_m + time_gap_s * speed``."""
+
+    standstill_gap_m: float
+    time_gap_s: float
+
+    def headway_s(self, speed_mps: float, vehicle_length_m: float) -> float:
+        """Seconds between two trucks' fronts passing a point at ``speed_mps``."""
+        return (vehicle_length_m + self.standstill_gap_m) / speed_mps + self.time_gap_s
+
+
+@dataclass(frozen=True)
+class VehicleClass:
+    """Kinematics and energy of one kind of truck."""
+
+    class_id: str
+    length_m: float
+    max_speed_kph: float
+    accel_loaded_mps2: float
+    accel_empty_mps2: float
+    braking_mps2: float
+    emergency_braking_mps2: float
+    battery_range_km: float
+    swap_every_round_trips: int
+    swap_time_s: float
+
+
 @dataclass(frozen=True)
 class MapNode:
-    """A place on the lane; coordinates in the map's local frame (metres) and WGS84."""
+    """A place on the lane; local coordinates in metres, WGS84 for display."""
 
     node_id: str
     kind: NodeKind
-    jurisdiction: str  # "CN" or "VN"
+    jurisdiction: str  # ISO 3166 alpha-2 country code, e.g. "CN", "VN", "MN"
     x_m: float
     y_m: float
     lat_deg: float | None = None
     lon_deg: float | None = None
+    holding_slots: int = 0  # trucks that can wait here off the running lane
+
+    @property
+    def is_holding_place(self) -> bool:
+        """True when trucks can wait here for a single-lane block to turn their way."""
+        return self.kind in UNBOUNDED_HOLDING_KINDS or self.holding_slots > 0
 
 
 @dataclass(frozen=True)
@@ -64,12 +116,53 @@ class Segment:
     length_m: float
     lane_mode: LaneMode
     speed_limit_kph: float
-    capacity_trucks: int
+    capacity_trucks: int | None = None  # trucks at once; None: bounded by following only
+    lanes_per_direction: int = 1  # two_way_dual / one_way: parallel lanes each way
+    all_clear_s: float = 0.0  # single-lane: clearance time between directions
+    block_boundaries_m: tuple[float, ...] = ()  # chainages splitting the segment into blocks
+    following: FollowingRule | None = None  # overrides the map's rule on this segment
 
     @property
     def speed_limit_mps(self) -> float:
         """The speed limit in metres per second."""
         return self.speed_limit_kph / 3.6
+
+    @property
+    def traversal_s(self) -> float:
+        """Seconds to drive the segment at its speed limit."""
+        return self.length_m / self.speed_limit_mps
+
+    def direction_of(self, start_node: str, lane_map: LaneMap) -> Direction:
+        """The border direction of driving this segment from ``start_node``."""
+        a, b = lane_map.node(start_node), lane_map.node(self.other_end(start_node))
+        return lane_map.direction_between(a, b)
+
+    def other_end(self, node_id: str) -> str:
+        """The end that is not ``node_id``."""
+        return self.to_node if node_id == self.from_node else self.from_node
+
+
+@dataclass(frozen=True)
+class Station:
+    """Servers at a node that every (or a ``share`` of) passing truck or container visits."""
+
+    station_id: str
+    node: str
+    kind: StationKind
+    servers: int
+    directions: tuple[Direction, ...]
+    service_time_s: Distribution
+    share: float = 1.0  # fraction of containers in its directions that visit
+    setup_s: float = 0.0  # extra fixed time per visit (e.g. positioning under a crane)
+    exception_probability: float = 0.0
+    exception_time_s: Distribution | None = None
+
+    def mean_occupancy_s(self, with_exceptions: bool = True) -> float:
+        """Mean seconds a server is busy per visit."""
+        extra = 0.0
+        if with_exceptions and self.exception_time_s is not None:
+            extra = self.exception_probability * self.exception_time_s.mean_s
+        return self.service_time_s.mean_s + self.setup_s + extra
 
 
 @dataclass(frozen=True)
@@ -87,11 +180,17 @@ class NoRoute(CorridorError):
 
 @dataclass(frozen=True)
 class LaneMap:
-    """A whole corridor map. Node and segment ids are unique."""
+    """A whole corridor map. Ids are unique; every reference resolves (the loader checks)."""
 
     name: str
+    version: int
+    description: str
+    southbound_from: str  # jurisdiction whose yard SOUTHBOUND runs leave
+    following: FollowingRule
+    vehicle_classes: tuple[VehicleClass, ...]
     nodes: tuple[MapNode, ...]
     segments: tuple[Segment, ...]
+    stations: tuple[Station, ...] = ()
 
     def node(self, node_id: str) -> MapNode:
         """The node with this id. Raises KeyError when unknown."""
@@ -104,9 +203,51 @@ class LaneMap:
         """True when the map has a node with this id."""
         return any(n.node_id == node_id for n in self.nodes)
 
+    def segment(self, segment_id: str) -> Segment:
+        """The segment with this id. Raises KeyError when unknown."""
+        for seg in self.segments:
+            if seg.segment_id == segment_id:
+                return seg
+        raise KeyError(segment_id)
+
     def yards(self) -> list[str]:
         """Ids of the yard nodes, sorted."""
         return sorted(n.node_id for n in self.nodes if n.kind is NodeKind.YARD)
+
+    def yard_of(self, jurisdiction: str) -> str:
+        """The first yard (by id) in ``jurisdiction``. Raises KeyError when there is none."""
+        for node_id in self.yards():
+            if self.node(node_id).jurisdiction == jurisdiction:
+                return node_id
+        raise KeyError(jurisdiction)
+
+    def direction_between(self, a: MapNode, b: MapNode) -> Direction:
+        """SOUTHBOUND when going from ``a`` to ``b`` moves away from the southbound-origin yard."""
+        cn = self.node(self.yard_of(self.southbound_from))
+        da = (a.x_m - cn.x_m) ** 2 + (a.y_m - cn.y_m) ** 2
+        db = (b.x_m - cn.x_m) ** 2 + (b.y_m - cn.y_m) ** 2
+        return Direction.SOUTHBOUND if db >= da else Direction.NORTHBOUND
+
+    def far_side(self) -> str:
+        """The jurisdiction SOUTHBOUND runs go to (the other side of the border)."""
+        return next(
+            self.node(y).jurisdiction
+            for y in self.yards()
+            if self.node(y).jurisdiction != self.southbound_from
+        )
+
+    def vehicle_class(self, class_id: str | None = None) -> VehicleClass:
+        """The named vehicle class, or the first when ``class_id`` is None."""
+        if class_id is None:
+            return self.vehicle_classes[0]
+        for vc in self.vehicle_classes:
+            if vc.class_id == class_id:
+                return vc
+        raise KeyError(class_id)
+
+    def following_for(self, segment: Segment) -> FollowingRule:
+        """The following rule in force on ``segment``."""
+        return segment.following or self.following
 
     def graph(self) -> Any:
         """A directed networkx graph; each drivable direction of a segment is one edge."""
@@ -132,69 +273,6 @@ class LaneMap:
             raise NoRoute(f"no route from {start!r} to {goal!r} on map {self.name!r}") from exc
         return [RouteLeg(graph.edges[a, b]["segment"], a, b) for a, b in itertools.pairwise(path)]
 
-
-def parse_map(data: Any, source: str) -> LaneMap:
-    """Build a LaneMap from a parsed YAML document, validating every rule.
-
-    Raises:
-        ConfigError: naming ``source``, the path inside the document and the rule.
-    """
-    root = Field(source, "", data)
-    if not isinstance(data, dict):
-        raise ConfigError(source, "", "must be a mapping with name, nodes and segments")
-    name = root.get("name").text()
-    nodes: list[MapNode] = []
-    seen_nodes: set[str] = set()
-    for item in root.get("nodes").items():
-        node_id = item.get("id").text()
-        if node_id in seen_nodes:
-            raise item.get("id").error(f"duplicates node id {node_id!r}")
-        seen_nodes.add(node_id)
-        wgs = item.get("wgs84", None)
-        lat = lon = None
-        if wgs.value is not None:
-            lat = wgs.get("lat_deg").number(ge=-90)
-            lon = wgs.get("lon_deg").number(ge=-180)
-        nodes.append(
-            MapNode(
-                node_id=node_id,
-                kind=NodeKind(item.get("kind").choice([k.value for k in NodeKind])),
-                jurisdiction=item.get("jurisdiction").choice(["CN", "VN"]),
-                x_m=item.get("x_m").number(),
-                y_m=item.get("y_m").number(),
-                lat_deg=lat,
-                lon_deg=lon,
-            )
-        )
-    segments: list[Segment] = []
-    seen_segments: set[str] = set()
-    for item in root.get("segments").items():
-        seg_id = item.get("id").text()
-        if seg_id in seen_segments:
-            raise item.get("id").error(f"duplicates segment id {seg_id!r}")
-        seen_segments.add(seg_id)
-        ends = []
-        for key in ("from", "to"):
-            end = item.get(key)
-            if end.text() not in seen_nodes:
-                raise end.error(f"names unknown node {end.value!r}")
-            ends.append(end.value)
-        if ends[0] == ends[1]:
-            raise item.get("to").error("must differ from 'from'")
-        segments.append(
-            Segment(
-                segment_id=seg_id,
-                from_node=ends[0],
-                to_node=ends[1],
-                length_m=item.get("length_m").number(gt=0),
-                lane_mode=LaneMode(item.get("lane_mode").choice([m.value for m in LaneMode])),
-                speed_limit_kph=item.get("speed_limit_kph").number(gt=0),
-                capacity_trucks=item.get("capacity_trucks", 1_000_000).integer(ge=1),
-            )
-        )
-    return LaneMap(name=name, nodes=tuple(nodes), segments=tuple(segments))
-
-
-def load_map(path: str | Path) -> LaneMap:
-    """Load and validate a map file."""
-    return parse_map(load_yaml(path), str(path))
+    def stations_at(self, node_id: str) -> list[Station]:
+        """Stations located at ``node_id``, by id."""
+        return sorted((s for s in self.stations if s.node == node_id), key=lambda s: s.station_id)

@@ -23,8 +23,12 @@ VERSION = "2.0.0"
 TOPICS = ("order", "instantActions", "state", "connection", "factsheet", "visualization")
 CONNECTION_STATES = ("ONLINE", "OFFLINE", "CONNECTIONBROKEN")
 OPERATING_MODES = (
-    "AUTOMATIC", "SEMIAUTOMATIC", "MANUAL", "SERVICE", "TEACHIN",
-)  # fmt: skip
+    "AUTOMATIC",
+    "SEMIAUTOMATIC",
+    "MANUAL",
+    "SERVICE",
+    "TEACHIN",
+)
 
 
 def topic(manufacturer: str, serial: str, name: str) -> str:
@@ -127,8 +131,12 @@ def _order_node(
 
 
 HEADER_FIELDS = {
-    "headerId": int, "timestamp": str, "version": str, "manufacturer": str, "serialNumber": str,
-}  # fmt: skip
+    "headerId": int,
+    "timestamp": str,
+    "version": str,
+    "manufacturer": str,
+    "serialNumber": str,
+}
 
 
 def check_header(msg: dict[str, Any]) -> list[str]:
@@ -145,12 +153,19 @@ def check_header(msg: dict[str, Any]) -> list[str]:
 
 
 NODE_FIELDS: tuple[tuple[str, type], ...] = (
-    ("nodeId", str), ("sequenceId", int), ("released", bool), ("actions", list),
-)  # fmt: skip
+    ("nodeId", str),
+    ("sequenceId", int),
+    ("released", bool),
+    ("actions", list),
+)
 EDGE_FIELDS: tuple[tuple[str, type], ...] = (
-    ("edgeId", str), ("sequenceId", int), ("released", bool), ("startNodeId", str),
-    ("endNodeId", str), ("actions", list),
-)  # fmt: skip
+    ("edgeId", str),
+    ("sequenceId", int),
+    ("released", bool),
+    ("startNodeId", str),
+    ("endNodeId", str),
+    ("actions", list),
+)
 
 
 def _check_fields(

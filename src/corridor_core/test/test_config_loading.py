@@ -7,7 +7,8 @@ import yaml
 
 from corridor_core.errors import ConfigError
 from corridor_core.fleet import load_fleet, parse_fleet
-from corridor_core.lane_map import LaneMode, NoRoute, load_map, parse_map
+from corridor_core.lane_map import LaneMode, NoRoute
+from corridor_core.map_io import load_map, parse_map
 
 ROOT = Path(__file__).resolve().parents[3]
 MAP = ROOT / "maps" / "tan-thanh-puzhai-2027.yaml"

@@ -11,7 +11,7 @@ from corridor_core.dispatcher import (
     SendOrder,
 )
 from corridor_core.fleet import load_fleet
-from corridor_core.lane_map import load_map
+from corridor_core.map_io import load_map
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import StateReport, check_order
 

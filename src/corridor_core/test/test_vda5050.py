@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from corridor_core.errors import ProtocolError
-from corridor_core.lane_map import load_map
+from corridor_core.map_io import load_map
 from corridor_core.vda5050 import (
     HeaderStamper,
     build_order,

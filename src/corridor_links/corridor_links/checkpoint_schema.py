@@ -29,5 +29,10 @@ RECENT_RECORDS_MAX = 500
 
 PLATE_FIELDS = ("Lane", "Plate", "TransactionId", "Confidence")
 MANIFEST_FIELDS = (
-    "DeclarationNumber", "ContainerNumber", "Plate", "CustomsStatus", "Channel", "SealIds",
-)  # fmt: skip
+    "DeclarationNumber",
+    "ContainerNumber",
+    "Plate",
+    "CustomsStatus",
+    "Channel",
+    "SealIds",
+)

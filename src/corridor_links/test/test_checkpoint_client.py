@@ -61,8 +61,9 @@ def test_plate_reads_and_manifests_arrive_as_domain_records() -> None:
     client.start()
     try:
         assert _next(client.inbox, CheckpointStatus).connected
-        asyncio.run(_call(url, "PostManifest", "DEC-1", "CSQU3054383", "桂F·D3101", "RELEASED",
-                          "GREEN"))  # fmt: skip
+        asyncio.run(
+            _call(url, "PostManifest", "DEC-1", "CSQU3054383", "桂F·D3101", "RELEASED", "GREEN")
+        )
         tx = asyncio.run(_call(url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
         manifest = _next(client.inbox, ManifestRecord)
         assert (manifest.container_number, manifest.plate) == ("CSQU3054383", "桂F·D3101")

@@ -83,8 +83,14 @@ def test_controller_link_turns_malformed_messages_into_problems(broker: Mosquitt
     truck, _, _ = _client(broker, "T01")
     time.sleep(0.5)
     truck.publish(f"uagv/v2/{M}/T01/state", b"{not json", qos=1).wait_for_publish(5)
-    online = {"headerId": 0, "timestamp": "2027-01-01T00:00:00.000Z", "version": "2.0.0",
-              "manufacturer": M, "serialNumber": "T01", "connectionState": "ONLINE"}  # fmt: skip
+    online = {
+        "headerId": 0,
+        "timestamp": "2027-01-01T00:00:00.000Z",
+        "version": "2.0.0",
+        "manufacturer": M,
+        "serialNumber": "T01",
+        "connectionState": "ONLINE",
+    }
     truck.publish(f"uagv/v2/{M}/T01/connection", json.dumps(online), qos=1).wait_for_publish(5)
     seen = []
     deadline = time.monotonic() + 5

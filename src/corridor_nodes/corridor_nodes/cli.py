@@ -1,5 +1,6 @@
 """The ``corridor`` command line.
 
+``corridor capacity MAP``   print each element's capacity and the binding bound.
 ``corridor run``   start the whole stack as separate processes, carry the skeleton scenario's
                    containers across, print the timeline and a summary, shut down, exit 0
                    (``--keep-running`` leaves the stack up for exploration until Ctrl-C).
@@ -14,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from corridor_nodes import cli_capacity
 from corridor_nodes.ros_env import reexec_with_ros_env, repo_root
 
 
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the scenario, keep the stack running until Ctrl-C",
     )
+    cli_capacity.add_parser(sub, _default("config/agreements"))
     return parser
 
 
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         reexec_with_ros_env("corridor_nodes.cli")
         return cmd_run(args)
+    if args.command == "capacity":
+        return cli_capacity.run(args)
     return 2
 
 

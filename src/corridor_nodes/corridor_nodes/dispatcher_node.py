@@ -24,7 +24,7 @@ from corridor_core.dispatcher import (
     VehicleChanged,
 )
 from corridor_core.fleet import load_fleet
-from corridor_core.lane_map import load_map
+from corridor_core.map_io import load_map
 from corridor_core.vda5050 import StateReport
 from corridor_links.vda_link import ConnectionReport, InboundProblem, LinkStatus, VdaLink
 from corridor_nodes import convert, topics

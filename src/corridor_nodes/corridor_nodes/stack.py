@@ -16,7 +16,8 @@ from typing import IO
 import yaml
 
 from corridor_core.fleet import Fleet, load_fleet
-from corridor_core.lane_map import LaneMap, load_map
+from corridor_core.lane_map import LaneMap
+from corridor_core.map_io import load_map
 from corridor_links.mosquitto import CONTROLLER_USER, Mosquitto, free_port
 from corridor_nodes.ros_env import allocate_domain_id, ros_env
 from corridor_nodes.supervisor import Supervisor
