@@ -244,7 +244,8 @@ def _date(field: Field) -> dt.date:
 
 def _interval(item: Field, default_id: str) -> DailyInterval:
     if not item.has("time_zone"):
-        raise item.get("time_zone").error("is required: every window names its clock")
+        where = f"{item.path}.time_zone"
+        raise ConfigError(item.source, where, "is required: every window names its clock")
     zone = _zone(item.get("time_zone"))
     open_min = _time(item.get("open"))
     close_field = item.get("close")
