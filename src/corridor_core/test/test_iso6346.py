@@ -1,6 +1,8 @@
 """ISO 6346 check digits, validation and OCR-confusion corrections."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from corridor_core import iso6346
 from corridor_core.errors import IdentityError
@@ -82,3 +84,32 @@ def test_correction_proposed_for_one_confusable_swap() -> None:
 def test_no_correction_for_valid_or_hopeless_numbers() -> None:
     assert iso6346.propose_correction("CSQU3054383") is None
     assert iso6346.propose_correction("CSQU3054384") is None  # no confusable swap fixes it
+
+
+@pytest.mark.parametrize("number", KNOWN_GOOD)
+def test_every_ocr_confusable_swap_is_detected(number: str) -> None:
+    for i, char in enumerate(number):
+        if char in iso6346.CONFUSABLE:
+            swapped = number[:i] + iso6346.CONFUSABLE[char] + number[i + 1 :]
+            assert not iso6346.validate(swapped).valid, swapped
+
+
+def _valid_neighbours(number: str) -> set[str]:
+    out = set()
+    for i, char in enumerate(number):
+        if char in iso6346.CONFUSABLE:
+            candidate = number[:i] + iso6346.CONFUSABLE[char] + number[i + 1 :]
+            if iso6346.validate(candidate).valid:
+                out.add(candidate)
+    return out
+
+
+@given(st.sampled_from(KNOWN_GOOD), st.integers(0, 10), st.sampled_from(sorted(iso6346.CONFUSABLE)))
+def test_corrections_are_proposed_only_when_unique(number: str, pos: int, char: str) -> None:
+    corrupted = number[:pos] + char + number[pos + 1 :]
+    neighbours = _valid_neighbours(corrupted)
+    proposal = iso6346.propose_correction(corrupted)
+    if iso6346.validate(corrupted).valid or len(neighbours) != 1:
+        assert proposal is None
+    else:
+        assert proposal == next(iter(neighbours))
