@@ -1,0 +1,465 @@
+"""The planner: dispatch, timed routes for every truck, and incremental re-planning on events.
+
+State: trucks (where they are, whether they are available), runs (ready, due, clearance,
+urgency), and per truck a queue of planned trips whose first trip may be under way. Each trip's
+*released base* (what the vehicle link has sent as released nodes) ends at the first release
+point (gate or holding place) ahead of the truck; the rest is the *horizon*. Events re-plan only
+the horizons of the trucks they touch; a released base is never changed.
+
+Dispatch is rolling: a truck that has nothing planned takes the best ready, cleared run (urgent
+first, then earliest due, then earliest ready), preferring a run that starts where it stands
+(backhaul) and otherwise driving empty to the run's origin. New trips of one round are planned
+grouped by direction, so trucks released together cross single-lane blocks as platoons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from corridor_core.lane_map import LaneMap, RouteLeg, StationKind, VehicleClass
+from corridor_core.planning.reservations import Blockage, Pass, ReservationTable, Service, Stay
+from corridor_core.planning.router import CORRIDOR, Controller, Router, TimedStop, Trip
+from corridor_core.planning.windows import WindowCalendar
+from corridor_core.runs import ContainerRun, Direction
+
+
+@dataclass
+class TruckState:
+    """What the planner knows of one truck."""
+
+    truck: str
+    node: str  # last node reached
+    at_s: float  # when it got there
+    available: bool = True
+    trips: list[Trip] = field(default_factory=list)  # planned, first may be under way
+    position: int = 0  # index of the last stop reached in trips[0]
+    released: int = 0  # index of the last released stop in trips[0]
+    runs_since_swap: int = 0
+    held: bool = False  # its trip stops short of the destination until a blockage lifts
+
+
+@dataclass
+class RunRecord:
+    """What the planner knows of one run."""
+
+    run: ContainerRun
+    cleared_s: float  # inf while not cleared
+    urgent: bool = False
+    truck: str = ""
+    done: bool = False
+    trip_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TruckPlanView:
+    """The plan of one truck as the vehicle link needs it."""
+
+    truck: str
+    trips: tuple[Trip, ...]
+    base: tuple[TimedStop, ...]  # released stops of the first trip
+    horizon: tuple[TimedStop, ...]  # the rest of the first trip
+
+
+class Planner:
+    """Planning state for one corridor. Pure and deterministic; drive it from one thread."""
+
+    def __init__(
+        self,
+        lane_map: LaneMap,
+        calendar: WindowCalendar,
+        controller: Controller = CORRIDOR,
+        vehicle: VehicleClass | None = None,
+    ) -> None:
+        self.lane_map = lane_map
+        self.vehicle = vehicle or lane_map.vehicle_class()
+        self.router = Router(lane_map, self.vehicle, controller, calendar)
+        self.table = ReservationTable()
+        self.trucks: dict[str, TruckState] = {}
+        self.runs: dict[str, RunRecord] = {}
+        self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
+        self.lift_s = {
+            st.node: st.mean_occupancy_s(with_exceptions=False)
+            for st in lane_map.stations
+            if st.kind is StationKind.YARD_HANDLING
+        }
+        self.cranes = {
+            st.node: (st.station_id, st.servers)
+            for st in lane_map.stations
+            if st.kind is StationKind.YARD_HANDLING
+        }
+
+    # --- queries ---------------------------------------------------------------------------
+    @property
+    def calendar(self) -> WindowCalendar:
+        """The window calendar in force."""
+        return self.router.calendar
+
+    def route(self, a: str, b: str) -> list[RouteLeg]:
+        """Cached shortest route."""
+        key = (a, b)
+        if key not in self._routes:
+            self._routes[key] = self.lane_map.route(a, b)
+        return self._routes[key]
+
+    def all_trips(self) -> list[Trip]:
+        """Every planned trip of every truck."""
+        return [t for s in self.trucks.values() for t in s.trips]
+
+    def view(self, truck: str) -> TruckPlanView:
+        """Base and horizon of a truck's current trip."""
+        state = self.trucks[truck]
+        if not state.trips:
+            return TruckPlanView(truck, (), (), ())
+        first = state.trips[0]
+        return TruckPlanView(
+            truck,
+            tuple(state.trips),
+            first.stops[: state.released + 1],
+            first.stops[state.released + 1 :],
+        )
+
+    def bases(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Released base of every truck as (node, arrival) pairs, for invariance checks."""
+        return {
+            t: tuple((s.node_id, round(s.arrive_s, 6)) for s in self.view(t).base)
+            for t in sorted(self.trucks)
+        }
+
+    # --- events ----------------------------------------------------------------------------
+    def add_truck(self, truck: str, node: str, now_s: float) -> None:
+        """A truck joins at ``node`` (a yard)."""
+        self.trucks[truck] = TruckState(truck, node, now_s)
+        self.dispatch(now_s)
+
+    def remove_truck(self, truck: str, now_s: float) -> None:
+        """A truck leaves service (breakdown, maintenance): its unstarted runs go back to the
+        pool; the run it carries (if under way) is marked failed-over for the operator."""
+        state = self.trucks.pop(truck)
+        self.table.drop(truck)
+        for rec in self.runs.values():
+            if rec.truck == truck and not rec.done:
+                rec.truck = ""
+        del state
+        self.dispatch(now_s)
+
+    def add_run(
+        self, run: ContainerRun, now_s: float, cleared_s: float | None = None, urgent: bool = False
+    ) -> None:
+        """A new container run; it is dispatched once it is cleared (``cleared_s``)."""
+        self.runs[run.run_id] = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
+        self.dispatch(now_s)
+
+    def set_clearance(self, run_id: str, cleared: bool, now_s: float) -> None:
+        """Customs released (or put a hold on) a run."""
+        rec = self.runs[run_id]
+        rec.cleared_s = now_s if cleared else math.inf
+        if cleared and rec.truck and rec.truck in self.trucks and self.trucks[rec.truck].held:
+            self._replan_trucks({rec.truck}, now_s)
+        if not cleared and rec.truck:
+            state = self.trucks.get(rec.truck)
+            if state and state.trips and state.trips[0].run_id == run_id:
+                trip = state.trips[0]
+                crossed = trip.border_s is not None and trip.border_s <= now_s
+                if not crossed:
+                    self._replan_trucks({rec.truck}, now_s)
+        self.dispatch(now_s)
+
+    def report_position(self, truck: str, node: str, now_s: float) -> None:
+        """The truck reached ``node`` at ``now_s`` (early or late): re-time from there."""
+        state = self.trucks[truck]
+        if not state.trips:
+            state.node, state.at_s = node, now_s
+            return
+        trip = state.trips[0]
+        index = next(
+            (i for i in range(state.position, len(trip.stops)) if trip.stops[i].node_id == node),
+            None,
+        )
+        if index is None:
+            return
+        state.position = index
+        state.node, state.at_s = node, now_s
+        planned = trip.stops[index].arrive_s
+        if index == len(trip.stops) - 1 and node == trip.destination:
+            self._finish_trip(state, now_s)
+            self.dispatch(now_s)
+            return
+        self._extend_release(state)
+        if abs(now_s - planned) > 1.0:
+            self._replan_trucks({truck}, now_s)
+
+    def block_segment(
+        self, segment: str, now_s: float, until_s: float = math.inf, reason: str = "breakdown"
+    ) -> None:
+        """A segment is closed (breakdown inside a block) until ``until_s`` (unknown: inf)."""
+        self.table.add_blockage(Blockage(segment, now_s, until_s, reason))
+        affected = {
+            t
+            for t, s in self.trucks.items()
+            if any(p.segment == segment and p.exit_s > now_s for tr in s.trips for p in tr.passes)
+        }
+        self._replan_trucks(affected, now_s)
+
+    def unblock_segment(self, segment: str, now_s: float) -> None:
+        """The segment is open again."""
+        self.table.clear_blockages(segment, now_s)
+        self._replan_trucks(set(self.trucks), now_s)
+
+    def withhold_token(self, now_s: float, until_s: float = math.inf) -> None:
+        """The other side withholds the crossing token at every border point."""
+        for node in self.router.border_nodes:
+            self.table.add_blockage(Blockage(node, now_s, until_s, "token withheld"))
+        affected = {
+            t
+            for t, s in self.trucks.items()
+            if any(tr.border_s is not None and tr.border_s >= now_s for tr in s.trips)
+        }
+        self._replan_trucks(affected, now_s)
+
+    def restore_token(self, now_s: float) -> None:
+        """Crossing tokens are issued again."""
+        for node in self.router.border_nodes:
+            self.table.clear_blockages(node, now_s)
+        self._replan_trucks(set(self.trucks), now_s)
+
+    def set_calendar(self, calendar: WindowCalendar, now_s: float) -> None:
+        """The agreement changed at short notice (e.g. a window shortened)."""
+        self.router.calendar = calendar
+        self._replan_trucks(set(self.trucks), now_s)
+
+    def tick(self, now_s: float) -> None:
+        """Periodic: forget old reservations, dispatch idle trucks."""
+        self.table.prune(now_s - 3600.0)
+        self.dispatch(now_s)
+
+    # --- dispatch and re-planning -------------------------------------------------------------
+    def dispatch(self, now_s: float) -> list[str]:
+        """Give every idle, available truck its best next run; returns the trucks planned."""
+        pending = sorted(
+            (
+                r
+                for r in self.runs.values()
+                if not r.truck
+                and not r.done
+                and r.cleared_s <= now_s
+                and r.run.ready_s <= now_s + 3600
+            ),
+            key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
+        )
+        idle = sorted(t for t, s in self.trucks.items() if s.available and not s.trips)
+        if not pending or not idle:
+            return []
+        chosen: list[tuple[str, RunRecord]] = []
+        for rec in pending:
+            if not idle:
+                break
+            truck = min(idle, key=lambda t: self._estimate(self.trucks[t], rec, now_s))
+            idle.remove(truck)
+            rec.truck = truck
+            chosen.append((truck, rec))
+        order = sorted(chosen, key=lambda c: (self._direction(c[1]).value, c[0]))
+        planned = []
+        for truck, rec in order:
+            if self._plan_run(self.trucks[truck], rec, now_s):
+                planned.append(truck)
+            else:
+                rec.truck = ""
+        return planned
+
+    def _direction(self, rec: RunRecord) -> Direction:
+        return self.lane_map.direction_between(
+            self.lane_map.node(rec.run.origin), self.lane_map.node(rec.run.destination)
+        )
+
+    def _estimate(self, state: TruckState, rec: RunRecord, now_s: float) -> tuple[float, str]:
+        empty = (
+            0.0
+            if state.node == rec.run.origin
+            else sum(self.router.traversal_s(leg) for leg in self.route(state.node, rec.run.origin))
+        )
+        return (max(state.at_s, now_s) + empty, state.truck)
+
+    def _plan_run(self, state: TruckState, rec: RunRecord, now_s: float) -> bool:
+        start = max(state.at_s, now_s, rec.run.ready_s)
+        trips: list[Trip] = []
+        node = state.node
+        if node != rec.run.origin:
+            empty = self.router.plan(
+                self.table, state.truck, self.route(node, rec.run.origin), start
+            )
+            if empty is None:
+                return False
+            empty.reserve(self.table)
+            trips.append(empty)
+            start, node = empty.lane_exit_s, rec.run.origin
+        depart = self._crane(state.truck, node, start)
+        loaded = self.router.plan(
+            self.table,
+            state.truck,
+            self.route(node, rec.run.destination),
+            depart,
+            rec.run.run_id,
+            rec.cleared_s,
+        )
+        if loaded is None:
+            for t in trips:
+                self.table.drop(state.truck, keep=self._kept(state, exclude=t))
+            return False
+        loaded.reserve(self.table)
+        self._crane(state.truck, rec.run.destination, loaded.lane_exit_s)
+        trips.append(loaded)
+        state.trips.extend(trips)
+        if len(state.trips) == len(trips):
+            state.position = 0
+            self._extend_release(state)
+        return True
+
+    def _crane(self, truck: str, node: str, t: float) -> float:
+        """Reserve one lift at ``node``'s cranes from the earliest free time; returns its end."""
+        if node not in self.cranes:
+            return t
+        station, servers = self.cranes[node]
+        lift = self.lift_s[node]
+        start = self.table.earliest_service(station, t, lift, servers, truck)
+        self.table.add_service(Service(truck, station, start, start + lift))
+        return start + lift
+
+    def _kept(self, state: TruckState, exclude: Trip | None = None) -> set[Pass | Stay | Service]:
+        kept: set[Pass | Stay | Service] = set()
+        for trip in state.trips:
+            if trip is exclude:
+                continue
+            kept.update(trip.passes, trip.stays, trip.services)
+        return kept
+
+    def _extend_release(self, state: TruckState) -> None:
+        """Release up to the first release point strictly ahead of the truck."""
+        if not state.trips:
+            return
+        stops = state.trips[0].stops
+        nxt = next(
+            (i for i in range(state.position + 1, len(stops)) if stops[i].release_point),
+            len(stops) - 1,
+        )
+        state.released = max(state.released, nxt)
+
+    def _finish_trip(self, state: TruckState, now_s: float) -> None:
+        trip = state.trips.pop(0)
+        state.position = 0
+        state.released = 0
+        if trip.run_id:
+            self.runs[trip.run_id].done = True
+        if state.trips:
+            self._extend_release(state)
+
+    def _replan_trucks(self, trucks: set[str], now_s: float) -> None:
+        """Re-plan the horizons of ``trucks``; their released bases stay as they are."""
+        work = []
+        for truck in sorted(trucks):
+            state = self.trucks.get(truck)
+            if state is None or not state.trips:
+                continue
+            first = state.trips[0]
+            keep_passes = first.passes[: state.released]
+            keep_stays = tuple(
+                s
+                for s in first.stays
+                if s.node in {st.node_id for st in first.stops[: state.released]}
+            )
+            keep = (
+                set(keep_passes)
+                | set(keep_stays)
+                | {v for v in first.services if v.end_s <= first.stops[state.released].arrive_s}
+            )
+            self.table.drop(truck, keep=keep)
+            runs = [t.run_id for t in state.trips if t.run_id]
+            work.append((state, first, keep_passes, keep_stays, runs))
+        for state, first, keep_passes, keep_stays, runs in sorted(
+            work, key=lambda w: (w[1].direction.value, w[0].truck)
+        ):
+            self._replan_one(state, first, keep_passes, keep_stays, runs, now_s)
+
+    def _replan_one(
+        self,
+        state: TruckState,
+        first: Trip,
+        keep_passes: tuple[Pass, ...],
+        keep_stays: tuple[Stay, ...],
+        runs: list[str],
+        now_s: float,
+    ) -> None:
+        base_end = first.stops[state.released]
+        rest_from = base_end.node_id
+        start = max(base_end.arrive_s, now_s) if state.released > 0 else max(state.at_s, now_s)
+        rec = self.runs.get(first.run_id) if first.run_id else None
+        state.trips = []
+        if (
+            rec is not None
+            and math.isinf(rec.cleared_s)
+            and (first.border_s is None or first.border_s > now_s)
+            and state.position == 0
+        ):
+            rec.truck = ""  # held before leaving: the run waits; the truck is free again
+            self.table.drop(state.truck)
+            for run_id in runs[1:]:
+                self.runs[run_id].truck = ""
+            return
+        destination = first.destination
+        state.held = False
+        legs = self.route(rest_from, destination)
+        clearance = rec.cleared_s if rec else 0.0
+        if rec is not None and math.isinf(clearance) and first.border_s is not None:
+            clearance = math.inf
+        mid = state.released > 0 or state.position > 0
+        tail = (
+            self.router.plan(
+                self.table, state.truck, legs, start, first.run_id, clearance, mid_trip=mid
+            )
+            if legs
+            else None
+        )
+        if legs and tail is None:
+            # Cannot go on now (blocked with no known end): hold at the release point.
+            held = Trip(
+                state.truck,
+                first.run_id,
+                first.direction,
+                first.stops[: state.released + 1],
+                keep_passes,
+                keep_stays,
+                (),
+                first.border_s,
+                first.clearance_s,
+                destination,
+            )
+            held.reserve(self.table)
+            state.trips = [held]
+            state.held = True
+        else:
+            prefix = first.stops[: state.released]
+            stops = prefix + (tail.stops if tail else first.stops[state.released :])
+            merged = Trip(
+                state.truck,
+                first.run_id,
+                first.direction,
+                stops,
+                keep_passes + (tail.passes if tail else ()),
+                keep_stays + (tail.stays if tail else ()),
+                tail.services if tail else (),
+                tail.border_s if tail and tail.border_s is not None else first.border_s,
+                first.clearance_s,
+                destination,
+            )
+            for p in tail.passes if tail else ():
+                self.table.add_pass(p)
+            for s in tail.stays if tail else ():
+                self.table.add_stay(s)
+            for v in tail.services if tail else ():
+                self.table.add_service(v)
+            state.trips = [merged]
+            self._extend_release(state)
+        for run_id in runs:
+            if run_id != first.run_id:
+                self.runs[run_id].truck = ""
+        self.dispatch(now_s)
