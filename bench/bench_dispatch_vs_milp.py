@@ -76,8 +76,13 @@ def optimum_empty_m(jobs: list[Job], vehicles: list[Vehicle], network: Network) 
     lb = np.concatenate([np.zeros(nx), [j.ready_s for j in jobs]])
     ub = np.concatenate([np.ones(nx), [j.latest_start_s for j in jobs]])
     integrality = np.concatenate([np.ones(nx), np.zeros(n)])
-    res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi),
-               integrality=integrality, bounds=Bounds(lb, ub), options={"time_limit": 60})  # fmt: skip
+    res = milp(
+        cost,
+        constraints=LinearConstraint(np.array(rows), lo, hi),
+        integrality=integrality,
+        bounds=Bounds(lb, ub),
+        options={"time_limit": 60},
+    )
     if res.status != 0:
         raise RuntimeError(f"milp did not prove an optimum: {res.message}")
     return float(res.fun)
@@ -86,8 +91,9 @@ def optimum_empty_m(jobs: list[Job], vehicles: list[Vehicle], network: Network) 
 def measure() -> tuple[float, float]:
     ours, best = [], []
     for seed in SEEDS:
-        jobs, vehicles, network = dispatch_instance(3, 9, seed, horizon_s=6 * 3600,
-                                                    window_s=2 * 3600)  # fmt: skip
+        jobs, vehicles, network = dispatch_instance(
+            3, 9, seed, horizon_s=6 * 3600, window_s=2 * 3600
+        )
         schedule = assign(jobs, vehicles, network, budget_s=0.5)
         cost = total_cost(schedule, vehicles, network)
         assert cost.late_runs == 0, "instance must be feasible for the comparison"

@@ -42,8 +42,11 @@ def planned_state(seed: int = 1) -> Planner:
             if south
             else ("Z-VN", "Z-CN", Direction.NORTHBOUND)
         )
-        planner.add_run(ContainerRun(f"R{i:04d}", with_check_digit(f"BNCU{100000 + i}"), o, d,
-                                     di, 0.0), 0.0, cleared_s=0.0)  # fmt: skip
+        planner.add_run(
+            ContainerRun(f"R{i:04d}", with_check_digit(f"BNCU{100000 + i}"), o, d, di, 0.0),
+            0.0,
+            cleared_s=0.0,
+        )
     return planner
 
 
@@ -60,8 +63,19 @@ def _event(planner: Planner, k: int, now: float) -> None:
         stop = state.trips[0].stops[min(state.position + 1, len(state.trips[0].stops) - 1)]
         planner.report_position(truck, stop.node_id, stop.arrive_s + 90)
     elif kind == 3:
-        planner.add_run(ContainerRun(f"U{k:04d}", with_check_digit(f"URGU{100000 + k}"), "Z-CN",
-                                     "Z-VN", Direction.SOUTHBOUND, now), now, now, urgent=True)  # fmt: skip
+        planner.add_run(
+            ContainerRun(
+                f"U{k:04d}",
+                with_check_digit(f"URGU{100000 + k}"),
+                "Z-CN",
+                "Z-VN",
+                Direction.SOUTHBOUND,
+                now,
+            ),
+            now,
+            now,
+            urgent=True,
+        )
     else:
         run_id = sorted(r for r, rec in planner.runs.items() if rec.truck and not rec.done)[k % 50]
         planner.set_clearance(run_id, False, now)
@@ -94,5 +108,4 @@ def met(ours: float, baseline: float) -> bool:
 
 if __name__ == "__main__":
     o, b = measure()
-    print(f"p99 ours {o:.1f} ms, full {b:.1f} ms; median ours "
-          f"{statistics.median([o]):.1f}")  # fmt: skip
+    print(f"p99 ours {o:.1f} ms, full {b:.1f} ms; median ours {statistics.median([o]):.1f}")

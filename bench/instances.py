@@ -28,13 +28,16 @@ def corridor_network(map_path: Path = REFERENCE) -> tuple[Network, list[str], fl
                     for leg in legs
                 )
                 dist[(a, b)] = sum(leg.segment.length_m for leg in legs)
-    lift_s = max((s.mean_occupancy_s(False) for s in lane_map.stations
-                  if s.kind.value == "yard_handling"), default=180.0)  # fmt: skip
+    lift_s = max(
+        (s.mean_occupancy_s(False) for s in lane_map.stations if s.kind.value == "yard_handling"),
+        default=180.0,
+    )
     return Network(travel, dist), yards, lift_s
 
 
-def dispatch_instance(trucks: int, runs: int, seed: int, horizon_s: float = 16 * 3600,
-                      window_s: float = 3 * 3600) -> tuple[list[Job], list[Vehicle], Network]:  # fmt: skip
+def dispatch_instance(
+    trucks: int, runs: int, seed: int, horizon_s: float = 16 * 3600, window_s: float = 3 * 3600
+) -> tuple[list[Job], list[Vehicle], Network]:
     """``runs`` jobs between the yards (55 % leaving the first yard), ready uniformly over the
     horizon, each with a pick-up window of ``window_s``; trucks spread over the yards."""
     rng = np.random.default_rng(seed)
@@ -43,7 +46,16 @@ def dispatch_instance(trucks: int, runs: int, seed: int, horizon_s: float = 16 *
     for i in range(runs):
         a, b = (yards[0], yards[1]) if rng.random() < 0.55 else (yards[1], yards[0])
         ready = float(rng.uniform(0, horizon_s - window_s))
-        jobs.append(Job(f"R{i:04d}", a, b, ready, ready + window_s,
-                        2 * lift_s + network.t(a, b), network.d(a, b)))  # fmt: skip
+        jobs.append(
+            Job(
+                f"R{i:04d}",
+                a,
+                b,
+                ready,
+                ready + window_s,
+                2 * lift_s + network.t(a, b),
+                network.d(a, b),
+            )
+        )
     vehicles = [Vehicle(f"T{k:02d}", yards[k % len(yards)], 0.0) for k in range(trucks)]
     return jobs, vehicles, network
