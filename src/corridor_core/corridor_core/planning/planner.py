@@ -6,9 +6,9 @@ urgency), and per truck a queue of planned trips whose first trip may be under w
 point (gate or holding place) ahead of the truck; the rest is the *horizon*. Events re-plan only
 the horizons of the trucks they touch; a released base is never changed.
 
-Dispatch is rolling: a truck that has nothing planned takes the best ready, cleared run (urgent
-first, then earliest due, then earliest ready), preferring a run that starts where it stands
-(backhaul) and otherwise driving empty to the run's origin. New trips of one round are planned
+Dispatch is rolling: a truck that has nothing planned takes an urgent run if there is one, else
+the most pressing (earliest due, then earliest ready) run that starts where it stands (a
+backhaul: no empty kilometres), else drives empty to the most pressing run elsewhere. New trips of one round are planned
 grouped by direction, so trucks released together cross single-lane blocks as platoons.
 """
 
@@ -251,11 +251,16 @@ class Planner:
         if not pending or not idle:
             return []
         chosen: list[tuple[str, RunRecord]] = []
-        for rec in pending:
-            if not idle:
+        for truck in idle:
+            if not pending:
                 break
-            truck = min(idle, key=lambda t: self._estimate(self.trucks[t], rec, now_s))
-            idle.remove(truck)
+            node = self.trucks[truck].node
+            urgent = [r for r in pending if r.urgent]
+            local = [r for r in pending if r.run.origin == node]
+            # Urgent first; else a run that starts here (backhaul, no empty km); else drive
+            # empty to the most pressing run elsewhere.
+            rec = (urgent or local or pending)[0]
+            pending.remove(rec)
             rec.truck = truck
             chosen.append((truck, rec))
         order = sorted(chosen, key=lambda c: (self._direction(c[1]).value, c[0]))
