@@ -63,6 +63,8 @@ def main() -> int:
             "runs": runs,
             "machine": machine(),
         }
+        if hasattr(module, "details"):
+            result["details"] = module.details()
         (out / f"{module.NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
         rows.append(result)
     print(

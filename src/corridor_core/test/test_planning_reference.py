@@ -28,10 +28,16 @@ def _loaded(controller: str, calendar: WindowCalendar, trucks: int = 24, runs: i
         planner.add_truck(f"T{k:02d}", "Z-CN" if k % 2 == 0 else "Z-VN", 0.0)
     for i in range(runs):
         south = (i * 0.45) % 1 < 0.55
-        o, d, di = ("Z-CN", "Z-VN", Direction.SOUTHBOUND) if south else (
-            "Z-VN", "Z-CN", Direction.NORTHBOUND)
-        planner.add_run(ContainerRun(f"R{i:04d}", with_check_digit(f"REFU{100000 + i}"), o, d, di,
-                                     0.0), 0.0, cleared_s=0.0)
+        o, d, di = (
+            ("Z-CN", "Z-VN", Direction.SOUTHBOUND)
+            if south
+            else ("Z-VN", "Z-CN", Direction.NORTHBOUND)
+        )
+        planner.add_run(
+            ContainerRun(f"R{i:04d}", with_check_digit(f"REFU{100000 + i}"), o, d, di, 0.0),
+            0.0,
+            cleared_s=0.0,
+        )
     return Driver(planner)
 
 

@@ -8,8 +8,9 @@ the horizons of the trucks they touch; a released base is never changed.
 
 Dispatch is rolling: a truck that has nothing planned takes an urgent run if there is one, else
 the most pressing (earliest due, then earliest ready) run that starts where it stands (a
-backhaul: no empty kilometres), else drives empty to the most pressing run elsewhere. New trips of one round are planned
-grouped by direction, so trucks released together cross single-lane blocks as platoons.
+backhaul: no empty kilometres), else drives empty to the most pressing run elsewhere. New trips
+of one round are planned grouped by direction, so trucks released together cross single-lane
+blocks as platoons.
 """
 
 from __future__ import annotations
