@@ -74,3 +74,20 @@ def test_corridor_beats_batch3_beats_fifo() -> None:
         driver.step_until(4 * 3600, tick_s=60)
         done[controller] = sum(r.done for r in driver.planner.runs.values())
     assert done["corridor"] > done["batch3"] > done["fifo"], done
+
+
+def test_battery_swap_is_planned_when_due() -> None:
+    lane_map = load_map(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml")
+    planner = Planner(lane_map, WindowCalendar.always_open())
+    planner.add_truck("T01", "Z-CN", 0.0)
+    planner.trucks["T01"].runs_since_swap = 2 * lane_map.vehicle_class().swap_every_round_trips
+    planner.add_run(
+        ContainerRun("R1", with_check_digit("SWPU100000"), "Z-CN", "Z-VN", Direction.SOUTHBOUND),
+        0.0,
+        cleared_s=0.0,
+    )
+    swaps = planner.table.services["CN-BATTERY-SWAP"]
+    assert len(swaps) == 1 and swaps[0].end_s - swaps[0].start_s == 300.0
+    trip = planner.trucks["T01"].trips[0]
+    assert trip.lane_entry_s >= swaps[0].end_s
+    assert planner.trucks["T01"].runs_since_swap == 0

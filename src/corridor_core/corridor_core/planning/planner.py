@@ -36,7 +36,7 @@ class TruckState:
     trips: list[Trip] = field(default_factory=list)  # planned, first may be under way
     position: int = 0  # index of the last stop reached in trips[0]
     released: int = 0  # index of the last released stop in trips[0]
-    runs_since_swap: int = 0
+    runs_since_swap: int = 0  # one-way trips since the last battery swap
     held: bool = False  # its trip stops short of the destination until a blockage lifts
 
 
@@ -83,6 +83,11 @@ class Planner:
             st.node: st.mean_occupancy_s(with_exceptions=False)
             for st in lane_map.stations
             if st.kind is StationKind.YARD_HANDLING
+        }
+        self.swaps = {
+            st.node: (st.station_id, st.servers, st.service_time_s.mean_s)
+            for st in lane_map.stations
+            if st.kind is StationKind.BATTERY_SWAP
         }
         self.cranes = {
             st.node: (st.station_id, st.servers)
@@ -286,8 +291,17 @@ class Planner:
         )
         return (max(state.at_s, now_s) + empty, state.truck)
 
+    def _swap_due(self, state: TruckState) -> bool:
+        return state.runs_since_swap >= 2 * self.vehicle.swap_every_round_trips
+
     def _plan_run(self, state: TruckState, rec: RunRecord, now_s: float) -> bool:
         start = max(state.at_s, now_s, rec.run.ready_s)
+        if self._swap_due(state) and state.node in self.swaps:
+            station, servers, swap_s = self.swaps[state.node]
+            begin = self.table.earliest_service(station, start, swap_s, servers, state.truck)
+            self.table.add_service(Service(state.truck, station, begin, begin + swap_s))
+            start = begin + swap_s
+            state.runs_since_swap = 0
         trips: list[Trip] = []
         node = state.node
         if node != rec.run.origin:
@@ -352,6 +366,7 @@ class Planner:
 
     def _finish_trip(self, state: TruckState, now_s: float) -> None:
         trip = state.trips.pop(0)
+        state.runs_since_swap += 1  # counts one-way trips: a round trip is two
         state.position = 0
         state.released = 0
         if trip.run_id:
