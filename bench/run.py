@@ -44,6 +44,7 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses in the module look themselves up here
         spec.loader.exec_module(module)
         if args.only and args.only not in module.NAME:
             continue

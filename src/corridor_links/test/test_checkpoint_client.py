@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 
+import pytest
 from asyncua import Client
 
 from corridor_core.clearance import ManifestRecord, PlateObservation
@@ -51,55 +52,53 @@ def _next(inbox, kind, timeout_s=10.0):
     raise AssertionError(f"no {kind.__name__} within {timeout_s} s")
 
 
-def test_plate_reads_and_manifests_arrive_as_domain_records() -> None:
+@pytest.fixture()
+def checkpoint_url():
+    """A real emulated checkpoint (asyncua server) on a free port; yields its URL."""
     port = free_port()
     server = _ServerThread(port)
     server.start()
     assert server.ready.wait(15)
-    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
-    client = CheckpointClient(url, "bridge", "s3cret")
+    yield f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
+    server.stop.set()
+    server.join(5)
+
+
+def test_plate_reads_and_manifests_arrive_as_domain_records(checkpoint_url: str) -> None:
+    client = CheckpointClient(checkpoint_url, "bridge", "s3cret")
     client.start()
     try:
         assert _next(client.inbox, CheckpointStatus).connected
         asyncio.run(
-            _call(url, "PostManifest", "DEC-1", "CSQU3054383", "桂F·D3101", "RELEASED", "GREEN")
+            _call(
+                checkpoint_url,
+                "PostManifest",
+                "DEC-1",
+                "CSQU3054383",
+                "桂F·D3101",
+                "RELEASED",
+                "GREEN",
+            )
         )
-        tx = asyncio.run(_call(url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+        tx = asyncio.run(_call(checkpoint_url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
         manifest = _next(client.inbox, ManifestRecord)
         assert (manifest.container_number, manifest.plate) == ("CSQU3054383", "桂F·D3101")
         plate = _next(client.inbox, PlateObservation)
         assert (plate.plate, plate.lane_id, plate.transaction_id) == ("桂F·D3101", "VN-IN-1", tx)
     finally:
         client.stop()
-        server.stop.set()
-        server.join(5)
 
 
-def test_wrong_password_is_refused() -> None:
-    port = free_port()
-    server = _ServerThread(port)
-    server.start()
-    assert server.ready.wait(15)
-    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
-    try:
-        asyncio.run(_call(url, "InjectPlateRead", "L", "桂F·D3101", 1.0, password="nope"))
-    except Exception as exc:  # asyncua raises its own status-code exception class
-        assert "BadUserAccessDenied" in type(exc).__name__ + str(exc)
-    else:
-        raise AssertionError("a wrong password was accepted")
-    finally:
-        server.stop.set()
-        server.join(5)
+def test_wrong_password_is_refused(checkpoint_url: str) -> None:
+    with pytest.raises(Exception, match=r"UserAccessDenied"):
+        asyncio.run(
+            _call(checkpoint_url, "InjectPlateRead", "L", "桂F·D3101", 1.0, password="nope")
+        )
 
 
-def test_records_posted_before_connecting_are_recovered_once() -> None:
-    port = free_port()
-    server = _ServerThread(port)
-    server.start()
-    assert server.ready.wait(15)
-    url = f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
-    tx = asyncio.run(_call(url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
-    client = CheckpointClient(url, "bridge", "s3cret")
+def test_records_posted_before_connecting_are_recovered_once(checkpoint_url: str) -> None:
+    tx = asyncio.run(_call(checkpoint_url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+    client = CheckpointClient(checkpoint_url, "bridge", "s3cret")
     client.start()
     try:
         plate = _next(client.inbox, PlateObservation)
@@ -109,5 +108,3 @@ def test_records_posted_before_connecting_are_recovered_once() -> None:
         assert client.inbox.empty(), "the recovered record was passed on twice"
     finally:
         client.stop()
-        server.stop.set()
-        server.join(5)
