@@ -16,8 +16,10 @@ blocks as platoons.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from corridor_core.capacity import plan_group, single_lane_groups
 from corridor_core.lane_map import LaneMap, RouteLeg, StationKind, VehicleClass
 from corridor_core.planning.reservations import Blockage, Pass, ReservationTable, Service, Stay
 from corridor_core.planning.router import CORRIDOR, Controller, Router, TimedStop, Trip
@@ -71,7 +73,10 @@ class Planner:
         calendar: WindowCalendar,
         controller: Controller = CORRIDOR,
         vehicle: VehicleClass | None = None,
+        wave_s: float | str | None = "auto",
     ) -> None:
+        """``wave_s``: departure wave period in seconds, None for none, "auto" for
+        :func:`default_wave_s` under the corridor controller and none under the baselines."""
         self.lane_map = lane_map
         self.vehicle = vehicle or lane_map.vehicle_class()
         self.router = Router(lane_map, self.vehicle, controller, calendar)
@@ -79,6 +84,15 @@ class Planner:
         self.trucks: dict[str, TruckState] = {}
         self.runs: dict[str, RunRecord] = {}
         self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
+        # Departure waves (corridor controller): see :func:`default_wave_s`.
+        self.wave_s: float | None
+        if wave_s == "auto":
+            # the baselines dispatch as trucks come free
+            auto = controller.platoon_cap is None
+            self.wave_s = default_wave_s(lane_map, self.vehicle) if auto else None
+        else:
+            self.wave_s = None if wave_s is None else float(wave_s)
+        self._waiting: list[tuple[str, RunRecord, float]] = []  # (truck, run, wave departure)
         self.lift_s = {
             st.node: st.mean_occupancy_s(with_exceptions=False)
             for st in lane_map.stations
@@ -134,7 +148,13 @@ class Planner:
 
     # --- events ----------------------------------------------------------------------------
     def add_truck(self, truck: str, node: str, now_s: float) -> None:
-        """A truck joins at ``node`` (a yard)."""
+        """A truck joins at ``node`` (a yard).
+
+        Raises:
+            ValueError: when a truck with this id is already in service.
+        """
+        if truck in self.trucks:
+            raise ValueError(f"truck {truck!r} is already in service")
         self.trucks[truck] = TruckState(truck, node, now_s)
         self.dispatch(now_s)
 
@@ -143,6 +163,7 @@ class Planner:
         pool; the run it carries (if under way) is marked failed-over for the operator."""
         state = self.trucks.pop(truck)
         self.table.drop(truck)
+        self._forget_waiting(lambda t, _: t == truck)
         for rec in self.runs.values():
             if rec.truck == truck and not rec.done:
                 rec.truck = ""
@@ -160,6 +181,8 @@ class Planner:
         """Customs released (or put a hold on) a run."""
         rec = self.runs[run_id]
         rec.cleared_s = now_s if cleared else math.inf
+        if not cleared:
+            self._forget_waiting(lambda _, r: r.run.run_id == run_id)
         if cleared and rec.truck and rec.truck in self.trucks and self.trucks[rec.truck].held:
             self._replan_trucks({rec.truck}, now_s)
         if not cleared and rec.truck:
@@ -241,7 +264,13 @@ class Planner:
 
     # --- dispatch and re-planning -------------------------------------------------------------
     def dispatch(self, now_s: float) -> list[str]:
-        """Give every idle, available truck its best next run; returns the trucks planned."""
+        """Give every idle, available truck its best next run; returns the trucks planned.
+
+        With departure waves, a truck that takes a run waits for the next wave of its first
+        trip's direction; all trucks of a wave are planned together when it is near, same
+        direction together, so they cross single-lane blocks as one platoon. Urgent runs never
+        wait for a wave.
+        """
         pending = sorted(
             (
                 r
@@ -253,9 +282,10 @@ class Planner:
             ),
             key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
         )
-        idle = sorted(t for t, s in self.trucks.items() if s.available and not s.trips)
-        if not pending or not idle:
-            return []
+        waiting = {w[0] for w in self._waiting}
+        idle = sorted(
+            t for t, s in self.trucks.items() if s.available and not s.trips and t not in waiting
+        )
         chosen: list[tuple[str, RunRecord]] = []
         for truck in idle:
             if not pending:
@@ -268,15 +298,46 @@ class Planner:
             rec = (urgent or local or pending)[0]
             pending.remove(rec)
             rec.truck = truck
-            chosen.append((truck, rec))
-        order = sorted(chosen, key=lambda c: (self._direction(c[1]).value, c[0]))
+            if self.wave_s is None or rec.urgent:
+                chosen.append((truck, rec))
+            else:
+                state = self.trucks[truck]
+                first_to = rec.run.destination if node == rec.run.origin else rec.run.origin
+                direction = self.lane_map.direction_between(
+                    self.lane_map.node(node), self.lane_map.node(first_to)
+                )
+                start = max(state.at_s, now_s, rec.run.ready_s)
+                self._waiting.append((truck, rec, self._next_wave(direction, start)))
+        if self.wave_s is not None:
+            due = [w for w in self._waiting if w[2] - now_s <= self.wave_s / 2]
+            self._waiting = [w for w in self._waiting if w[2] - now_s > self.wave_s / 2]
+            for truck, rec, wave in sorted(due, key=lambda w: (w[2], w[0])):
+                state = self.trucks[truck]
+                state.at_s = max(state.at_s, wave)
+                chosen.append((truck, rec))
         planned = []
-        for truck, rec in order:
+        for truck, rec in chosen:
             if self._plan_run(self.trucks[truck], rec, now_s):
                 planned.append(truck)
             else:
                 rec.truck = ""
         return planned
+
+    def _next_wave(self, direction: Direction, t: float) -> float:
+        """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit
+        half a period after southbound ones)."""
+        assert self.wave_s is not None
+        phase = 0.0 if direction is Direction.SOUTHBOUND else self.wave_s / 2
+        return phase + math.ceil((t - phase) / self.wave_s - 1e-9) * self.wave_s
+
+    def _forget_waiting(self, predicate: Callable[[str, RunRecord], bool]) -> None:
+        keep = []
+        for truck, rec, wave in self._waiting:
+            if predicate(truck, rec):
+                rec.truck = ""
+            else:
+                keep.append((truck, rec, wave))
+        self._waiting = keep
 
     def _direction(self, rec: RunRecord) -> Direction:
         return self.lane_map.direction_between(
@@ -396,10 +457,20 @@ class Planner:
             self.table.drop(truck, keep=keep)
             runs = [t.run_id for t in state.trips if t.run_id]
             work.append((state, first, keep_passes, keep_stays, runs))
-        for state, first, keep_passes, keep_stays, runs in sorted(
-            work, key=lambda w: (w[1].direction.value, w[0].truck)
-        ):
+
+        # Trucks already committed to their base end go first: they must stand there whatever
+        # happens, so the others plan around them. Then by when they get there.
+        def priority(w: tuple[TruckState, Trip, tuple[Pass, ...], tuple[Stay, ...], list[str]]
+                     ) -> tuple[bool, float, str, str]:  # fmt: skip
+            state, first = w[0], w[1]
+            committed = state.released > 0
+            return (not committed, first.stops[state.released].arrive_s,
+                    first.direction.value, state.truck)  # fmt: skip
+
+        for state, first, keep_passes, keep_stays, runs in sorted(work, key=priority):
             self._replan_one(state, first, keep_passes, keep_stays, runs, now_s)
+        # Only now: every re-planned truck holds its reservations again.
+        self.dispatch(now_s)
 
     def _replan_one(
         self,
@@ -454,7 +525,7 @@ class Planner:
                 first.clearance_s,
                 destination,
             )
-            held.reserve(self.table)
+            # its reservations are the kept base, still in the table
             state.trips = [held]
             state.held = True
         else:
@@ -483,4 +554,17 @@ class Planner:
         for run_id in runs:
             if run_id != first.run_id:
                 self.runs[run_id].truck = ""
-        self.dispatch(now_s)
+
+
+WAVE_ALLOWANCE = 1.25  # gates and cranes spread a wave's trucks; leave room for the spread
+
+
+def default_wave_s(lane_map: LaneMap, vehicle: VehicleClass) -> float | None:
+    """Departure wave period: the longest single-lane group's platoon cycle (as the capacity
+    calculator plans it at an even split), with a 25 % allowance for the spread gates and
+    cranes put into a wave. None when the map has no single-lane section."""
+    groups = single_lane_groups(lane_map)
+    if not groups:
+        return None
+    cycles = [plan_group(lane_map, g, vehicle, 0.5, 8).cycle_s for g in groups]
+    return WAVE_ALLOWANCE * max(cycles)
