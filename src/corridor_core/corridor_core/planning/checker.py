@@ -279,12 +279,11 @@ def _check_windows(
 
 def _check_waits(lane_map: LaneMap, t: TripLike, slot_limit: dict[str, float]) -> list[Violation]:
     out = []
+    station_node = {s.station_id: s.node for s in lane_map.stations}
     for stop in t.stops[1:-1]:
         wait = stop.depart_s - stop.arrive_s
         station_time = sum(
-            v.end_s - v.start_s
-            for v in t.services
-            if _station_node(lane_map, v.station) == stop.node_id
+            v.end_s - v.start_s for v in t.services if station_node.get(v.station) == stop.node_id
         )
         idle = wait - station_time
         if idle > TOL and slot_limit.get(stop.node_id, 0) <= 0:
@@ -294,10 +293,6 @@ def _check_waits(lane_map: LaneMap, t: TripLike, slot_limit: dict[str, float]) -
                 )
             )
     return out
-
-
-def _station_node(lane_map: LaneMap, station_id: str) -> str:
-    return next((s.node for s in lane_map.stations if s.station_id == station_id), "")
 
 
 def _peak(items: list[tuple[float, float, str]]) -> int:

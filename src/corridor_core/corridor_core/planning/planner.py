@@ -51,7 +51,6 @@ class RunRecord:
     urgent: bool = False
     truck: str = ""
     done: bool = False
-    trip_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,15 +158,14 @@ class Planner:
         self.dispatch(now_s)
 
     def remove_truck(self, truck: str, now_s: float) -> None:
-        """A truck leaves service (breakdown, maintenance): its unstarted runs go back to the
-        pool; the run it carries (if under way) is marked failed-over for the operator."""
-        state = self.trucks.pop(truck)
+        """A truck leaves service (breakdown, maintenance): every run assigned to it and not
+        delivered goes back to the pool, and its reservations are released."""
+        self.trucks.pop(truck)
         self.table.drop(truck)
         self._forget_waiting(lambda t, _: t == truck)
         for rec in self.runs.values():
             if rec.truck == truck and not rec.done:
                 rec.truck = ""
-        del state
         self.dispatch(now_s)
 
     def add_run(
@@ -501,8 +499,6 @@ class Planner:
         state.held = False
         legs = self.route(rest_from, destination)
         clearance = rec.cleared_s if rec else 0.0
-        if rec is not None and math.isinf(clearance) and first.border_s is not None:
-            clearance = math.inf
         mid = state.released > 0 or state.position > 0
         tail = (
             self.router.plan(

@@ -184,13 +184,14 @@ class Router:
         lower[0] = depart_lb_s
         for _ in range(MAX_ATTEMPTS):
             window = self.calendar.interval_at(direction, lower[0])
-            if mid_trip and window is not None:
-                pass  # already on the lane: finish inside the interval it entered
-            elif window is None or lower[0] >= window.last_entry_s:
+            # A truck already on the lane finishes inside the interval it entered.
+            on_lane = mid_trip and window is not None
+            if not on_lane and (window is None or lower[0] >= window.last_entry_s):
                 window = self.calendar.next_open(direction, lower[0])
                 if window is None:
                     return None
                 lower = [max(window.open_s, lower[0])] + [0.0] * (len(legs) - 1)
+            assert window is not None  # on the lane, or the next open interval was found
             outcome = self._forward(table, truck, legs, direction, lower, clearance_s, mid_trip)
             if outcome is None:
                 return None
