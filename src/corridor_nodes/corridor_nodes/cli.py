@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the scenario, keep the stack running until Ctrl-C",
     )
     cli_capacity.add_parser(sub, _default("config/agreements"))
+    from corridor_sim.cli import add_parser as add_sim_parser
+
+    add_sim_parser(sub)
     return parser
 
 
@@ -157,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "capacity":
         return cli_capacity.run(args)
+    if args.command == "sim":
+        from corridor_sim.cli import main as sim_main
+
+        return sim_main(args)
     return 2
 
 

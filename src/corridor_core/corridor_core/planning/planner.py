@@ -77,6 +77,9 @@ class Planner:
         """``wave_s``: departure wave period in seconds, None for none, "auto" for
         :func:`default_wave_s` under the corridor controller and none under the baselines."""
         self.lane_map = lane_map
+        # A position report re-plans the truck when it is this much late (or early).
+        self.late_tolerance_s = 1.0
+        self.early_tolerance_s = 1.0
         self.vehicle = vehicle or lane_map.vehicle_class()
         self.router = Router(lane_map, self.vehicle, controller, calendar)
         self.table = ReservationTable()
@@ -87,7 +90,7 @@ class Planner:
         self.wave_s: float | None
         if wave_s == "auto":
             # the baselines dispatch as trucks come free
-            auto = controller.platoon_cap is None
+            auto = controller.name == CORRIDOR.name
             self.wave_s = default_wave_s(lane_map, self.vehicle) if auto else None
         else:
             self.wave_s = None if wave_s is None else float(wave_s)
@@ -213,7 +216,7 @@ class Planner:
             self.dispatch(now_s)
             return
         self._extend_release(state)
-        if abs(now_s - planned) > 1.0:
+        if now_s - planned > self.late_tolerance_s or planned - now_s > self.early_tolerance_s:
             self._replan_trucks({truck}, now_s)
 
     def block_segment(

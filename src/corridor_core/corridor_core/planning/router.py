@@ -136,9 +136,12 @@ class Router:
         return SegmentRule(headway, single, seg.all_clear_s, capacity, max(1, cap))
 
     def traversal_s(self, leg: RouteLeg) -> float:
-        """Seconds to drive a leg at the lower of the speed limit and the truck's top speed."""
+        """Seconds to drive a leg at the lower of the speed limit and the truck's top speed,
+        starting and ending at rest (conservative: a truck that rolls through a node is early,
+        and trucks never leave a stop before its planned departure)."""
         v = min(leg.segment.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
-        return leg.segment.length_m / v
+        start_stop_s = v / (2 * self.vehicle.accel_loaded_mps2) + v / (2 * self.vehicle.braking_mps2)
+        return leg.segment.length_m / v + start_stop_s
 
     def dwell_stations(self, node_id: str, direction: Direction) -> list[tuple[str, float, int]]:
         """(station id, mean service s, servers) a truck stops at on this node in this direction."""

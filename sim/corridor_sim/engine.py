@@ -1,0 +1,656 @@
+"""The corridor simulator: trucks executing the core planner's plans on a simulated corridor.
+
+One core, two drivers: the planner here is the same :class:`~corridor_core.planning.planner.
+Planner` the dispatcher node runs. The engine plays the world around it: stochastic station
+service (gates, scanners, cranes, km-0 token, inspections, battery swap), truck kinematics per
+segment, container arrivals and clearances, and the disruptions of the reference scenario.
+
+How trucks execute a plan (the vehicle side of the released base):
+
+- a truck leaves a stop only when the next stop is released and its services there are done;
+  it leaves a yard never before the planned departure (departure waves form platoons);
+- block interlock: it enters a single-lane segment only when no opposite-direction truck is
+  inside or cleared less than ``all_clear_s`` ago; it enters any segment only when the node
+  ahead has room (trucks there and on their way; one direction may fill all places but one);
+- it crosses the border point only with clearance, inside an open window, with a token;
+- same-direction trucks keep the following rule's headway and never overtake;
+- a truck that is late reports its position, and the planner re-plans its horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from corridor_core.iso6346 import with_check_digit
+from corridor_core.lane_map import LaneMap, LaneMode, NodeKind, Station, StationKind
+from corridor_core.planning.planner import Planner
+from corridor_core.planning.router import CONTROLLERS, Controller, Trip, standing_slots
+from corridor_core.planning.windows import WindowCalendar
+from corridor_core.runs import ContainerRun, Direction
+from corridor_sim.des import EventQueue
+from corridor_sim.des import Station as StationQueue
+from corridor_sim.disruptions import DisruptionParams
+from corridor_sim.kinematics import leg_time_s
+from corridor_sim.workload import Arrival
+
+DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
+LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
+QUEUE_SAMPLE_S = 60.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """One simulation: the corridor, the agreement's calendar, the fleet and the work."""
+
+    lane_map: LaneMap
+    calendar: WindowCalendar
+    controller: str = "corridor"
+    fleet: int = 40
+    start_s: float = 0.0
+    end_s: float = 16 * 3600.0
+    arrivals: tuple[Arrival, ...] = ()
+    disruptions: frozenset[str] = frozenset()
+    params: DisruptionParams = field(default_factory=DisruptionParams)
+    seed: int = 0
+    clearance_mean_s: float = 600.0  # customs release after the load appears
+    clearance_sd_s: float = 300.0
+    wave_s: float | str | None = "auto"
+    record: bool = True
+    platoon_cap: int | None = None  # overrides the controller's platoon limit
+
+
+@dataclass
+class TruckSim:
+    """The physical truck."""
+
+    truck_id: str
+    node: str
+    busy: bool = False  # driving, or being served
+    driving_leg: int = -1  # index of the leg being driven in the current trip
+    cargo: str = ""  # run id on board
+    arrived_s: float = 0.0
+    speed_at_node_mps: float = 0.0
+    trips_since_swap: int = 0
+    node_rows_from: float | None = None  # standing at a non-yard node since
+    late_reported: tuple[str, float] = ("", math.nan)  # (node, arrival) reported late
+    pending: list[tuple[str, float]] = field(default_factory=list)  # (station, service s)
+
+
+@dataclass
+class RunInfo:
+    """A load from arrival to delivery."""
+
+    run: ContainerRun
+    arrival: Arrival
+    boxes: tuple[str, ...]
+    cleared_s: float = math.inf
+    loaded_s: float = math.nan
+    left_yard_s: float = math.nan
+    border_s: float = math.nan
+    delivered_s: float = math.nan
+    seal_hold: bool = False
+    inspected: bool = False
+    truck: str = ""
+
+
+class CorridorEngine:
+    """Runs one :class:`EngineConfig`; results in the public lists and counters."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.cfg = config
+        lm = config.lane_map
+        self.lane_map = lm
+        self.vehicle = lm.vehicle_class()
+        self.events = EventQueue(config.start_s)
+        self.calendar = config.calendar
+        controller = CONTROLLERS[config.controller]
+        if config.platoon_cap is not None:
+            controller = Controller(controller.name, config.platoon_cap)
+        self.planner = Planner(lm, config.calendar, controller, wave_s=config.wave_s)
+        self.planner.early_tolerance_s = math.inf  # early trucks wait out their plan
+        self.planner.late_tolerance_s = LATE_REPORT_S
+        seeds = np.random.SeedSequence(config.seed).spawn(8)
+        self.rng_service = np.random.default_rng(seeds[0])
+        self.rng_share = np.random.default_rng(seeds[1])
+        self.rng_clear = np.random.default_rng(seeds[2])
+        self.rng_fault = np.random.default_rng(seeds[3])
+        self.rng_episode = np.random.default_rng(seeds[4])
+        self.rng_seal = np.random.default_rng(seeds[5])
+        self.rng_gnss = np.random.default_rng(seeds[6])
+        self.on = config.disruptions
+        self.stations: dict[str, StationQueue] = {
+            st.station_id: StationQueue(st.station_id, st.servers, self.events)
+            for st in lm.stations
+        }
+        self.station_def: dict[str, Station] = {st.station_id: st for st in lm.stations}
+        self.border = {n.node_id for n in lm.nodes if n.kind is NodeKind.BORDER_POINT}
+        self.yards = {n.node_id for n in lm.nodes if n.kind is NodeKind.YARD}
+        self.single = {
+            s.segment_id for s in lm.segments if s.lane_mode is LaneMode.SINGLE_ALTERNATING
+        }
+        self.trucks: dict[str, TruckSim] = {}
+        self.runs: dict[str, RunInfo] = {}
+        # physical lane state
+        self.in_segment: dict[str, dict[str, Direction]] = {s.segment_id: {} for s in lm.segments}
+        self.last_exit: dict[tuple[str, Direction], float] = {}
+        self.last_entry: dict[tuple[str, Direction], float] = {}
+        self.lane_free_s: dict[tuple[str, Direction], float] = {}  # earliest next exit
+        self.waiting: set[str] = set()
+        self.capacity = {n.node_id: standing_slots(lm, n.node_id) for n in lm.nodes}
+        self.bound_for: dict[str, dict[str, Direction]] = {n.node_id: {} for n in lm.nodes}
+        self.driving: dict[str, tuple[str, Direction, float, float]] = {}  # truck -> leg
+        self.blocked_segments: dict[str, int] = {}
+        self.fog = False
+        self.token_withheld = False
+        # records
+        self.occupancy: list[tuple[str, str, str, str, float, float]] = []
+        self.queue_samples: list[tuple[float, str, int]] = []
+        self.counts: dict[str, int] = {"interlock_waits": 0, "late_reports": 0, "desync": 0}
+        self.disruption_counts: dict[str, int] = {}
+        self.loaded_trips: list[tuple[str, Direction, float, float, float]] = []  # run,dir,...
+        self.one_way_trips = 0
+
+    # --- set-up ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Place the fleet, schedule arrivals, ticks and disruption episodes."""
+        lm, now = self.lane_map, self.cfg.start_s
+        home = lm.yard_of(lm.southbound_from)
+        away = lm.yard_of(lm.far_side())
+        for k in range(self.cfg.fleet):
+            truck = f"T{k + 1:03d}"
+            node = home if k % 2 == 0 else away
+            self.trucks[truck] = TruckSim(truck, node, arrived_s=now)
+            self.planner.add_truck(truck, node, now)
+        for i, a in enumerate(self.cfg.arrivals):
+            self.events.at(a.t_s, self._arrive, i, a)
+        self.events.at(now, self._tick)
+        self.events.at(now, self._sample_queues)
+        self._schedule_episodes()
+
+    def run(self) -> None:
+        """Simulate from ``start_s`` to ``end_s``."""
+        self.start()
+        self.events.run_until(self.cfg.end_s)
+        self.finish()
+
+    # --- arrivals, clearance, ticks --------------------------------------------------------
+    def _arrive(self, i: int, a: Arrival) -> None:
+        lm = self.lane_map
+        home, away = lm.yard_of(lm.southbound_from), lm.yard_of(lm.far_side())
+        origin, dest = (home, away) if a.direction is Direction.SOUTHBOUND else (away, home)
+        run_id = f"R{i + 1:06d}"
+        boxes = tuple(
+            with_check_digit(f"SIMU{(i * 2 + b) % 1_000_000:06d}") for b in range(a.boxes)
+        )
+        run = ContainerRun(run_id, boxes[0], origin, dest, a.direction, a.t_s, a.due_s)
+        self.runs[run_id] = RunInfo(run, a, boxes)
+        self.planner.add_run(run, self.events.now_s)
+        delay = max(0.0, float(self.rng_clear.normal(self.cfg.clearance_mean_s,
+                                                      self.cfg.clearance_sd_s)))  # fmt: skip
+        self.events.after(delay, self._clear, run_id)
+        self._kick()
+
+    def _clear(self, run_id: str) -> None:
+        self.runs[run_id].cleared_s = self.events.now_s
+        self.planner.set_clearance(run_id, True, self.events.now_s)
+        self._kick()
+
+    def _tick(self) -> None:
+        self.planner.tick(self.events.now_s)
+        self._kick()
+        self.events.after(60.0, self._tick)
+
+    def _sample_queues(self) -> None:
+        if self.cfg.record:
+            now = self.events.now_s
+            for sid in sorted(self.stations):
+                self.queue_samples.append((now, sid, self.stations[sid].waiting))
+        self.events.after(QUEUE_SAMPLE_S, self._sample_queues)
+
+    # --- the truck's decision loop ---------------------------------------------------------
+    def _kick(self) -> None:
+        """Re-evaluate every truck that waits on something other than time."""
+        for truck in sorted(self.waiting):
+            self._advance(truck)
+        for truck, tr in self.trucks.items():
+            if not tr.busy and truck not in self.waiting and self._has_work(truck):
+                self._advance(truck)
+
+    def _has_work(self, truck: str) -> bool:
+        state = self.planner.trucks.get(truck)
+        return bool(state and state.trips) or bool(self.trucks[truck].cargo)
+
+    def _advance(self, truck: str) -> None:
+        tr = self.trucks[truck]
+        self.waiting.discard(truck)
+        if tr.busy:
+            return
+        now = self.events.now_s
+        while tr.pending:
+            station, service_s = tr.pending.pop(0)
+            if station:
+                self._serve(tr, station, service_s)
+                return
+            if tr.cargo:
+                tr.cargo = ""  # the unload marker: the box is off the truck
+            else:
+                self.planner.report_position(truck, tr.node, now)  # the arrival marker
+        state = self.planner.trucks.get(truck)
+        trip = state.trips[0] if state and state.trips else None
+        if trip is None:
+            if tr.cargo and tr.node in self.yards:  # its run was taken back: put the box down
+                self.runs[tr.cargo].loaded_s = math.nan
+                tr.cargo = ""
+            return
+        assert state is not None
+        pos = state.position
+        stop = trip.stops[pos]
+        if stop.node_id != tr.node:
+            self.counts["desync"] += 1
+            self.planner.report_position(truck, tr.node, now)
+            self.waiting.add(truck)
+            return
+        if pos == 0 and tr.node in self.yards and self._yard_work(tr, trip):
+            return
+        if pos + 1 >= len(trip.stops) or pos + 1 > state.released:
+            self.waiting.add(truck)
+            return
+        if now < stop.depart_s - 1e-9 and self._keeps_time(trip, pos):
+            self.events.at(stop.depart_s, self._advance, truck)
+            return
+        ok, retry_s = self._may_enter(tr, trip, pos)
+        if not ok:
+            self.counts["interlock_waits"] += 1
+            self._late_check(tr, trip, pos)
+            if retry_s is not None:
+                self.events.at(retry_s, self._advance, truck)
+            else:
+                self.waiting.add(truck)
+            return
+        self._depart(tr, trip, pos)
+
+    def _keeps_time(self, trip: Trip, pos: int) -> bool:
+        """Must the truck wait for the planned departure here? At yards (departure waves, so
+        trucks leave in platoons); on the lane the block interlock (direction, all-clear,
+        room ahead) decides, since stochastic service makes planned times drift."""
+        return trip.stops[pos].node_id in self.yards
+
+    def _late_check(self, tr: TruckSim, trip: Trip, pos: int) -> None:
+        """Report once per stop when the truck is past its planned departure."""
+        now = self.events.now_s
+        key = (tr.node, tr.arrived_s)
+        if now - trip.stops[pos].depart_s > LATE_REPORT_S and tr.late_reported != key:
+            tr.late_reported = key
+            self.counts["late_reports"] += 1
+            self.planner.report_position(tr.truck_id, tr.node, now)
+
+    def _yard_work(self, tr: TruckSim, trip: Trip) -> bool:
+        """Battery swap and loading before a trip leaves the yard; True when it started one."""
+        node = tr.node
+        swap = self._station_of(node, StationKind.BATTERY_SWAP)
+        if swap and tr.trips_since_swap >= 2 * self.vehicle.swap_every_round_trips:
+            tr.trips_since_swap = 0
+            self._serve(tr, swap.station_id, self.vehicle.swap_time_s)
+            return True
+        if trip.run_id and not tr.cargo and node == self.runs[trip.run_id].run.origin:
+            crane = self._station_of(node, StationKind.YARD_HANDLING)
+            tr.cargo = trip.run_id
+            info = self.runs[trip.run_id]
+            info.loaded_s, info.truck = self.events.now_s, tr.truck_id
+            if "seal_mismatch" in self.on:
+                info.seal_hold = self.rng_seal.random() < self.cfg.params.seal_mismatch_probability
+                if info.seal_hold:
+                    self._count("seal_mismatch")
+            if crane:
+                self._serve(tr, crane.station_id, self._service_s(crane))
+                return True
+        return False
+
+    def _station_of(self, node: str, kind: StationKind) -> Station | None:
+        for st in self.lane_map.stations_at(node):
+            if st.kind is kind:
+                return st
+        return None
+
+    def _service_s(self, st: Station) -> float:
+        service = st.service_time_s.sample(self.rng_service) + st.setup_s
+        exceptional = st.kind is StationKind.GATE and "ocr_misread" in self.on
+        if (
+            exceptional
+            and st.exception_time_s
+            and self.rng_share.random() < st.exception_probability
+        ):
+            self._count("ocr_misread")
+            service += st.exception_time_s.sample(self.rng_service)
+        return service
+
+    def _count(self, name: str) -> None:
+        self.disruption_counts[name] = self.disruption_counts.get(name, 0) + 1
+
+    def _serve(self, tr: TruckSim, station: str, service_s: float) -> None:
+        tr.busy = True
+        who = (tr.truck_id, station, self._dir_of(tr).value)
+        self.stations[station].request(who, service_s, self._served)
+
+    def _served(self, who: tuple[str, str, str], start_s: float, end_s: float) -> None:
+        truck, station, direction = who
+        tr = self.trucks[truck]
+        tr.busy = False
+        tr.speed_at_node_mps = 0.0
+        if self.cfg.record:
+            self.occupancy.append((truck, station, "station", direction, start_s, end_s))
+        self._advance(truck)
+        self._kick()
+
+    def _dir_of(self, tr: TruckSim) -> Direction:
+        state = self.planner.trucks.get(tr.truck_id)
+        if state and state.trips:
+            return state.trips[0].direction
+        return Direction.SOUTHBOUND
+
+    # --- interlocks and driving -------------------------------------------------------------
+    def _may_enter(self, tr: TruckSim, trip: Trip, pos: int) -> tuple[bool, float | None]:
+        """May the truck drive leg ``pos`` now? (False, t) to retry at t; (False, None) to
+        wait for a change."""
+        now = self.events.now_s
+        p = trip.passes[pos]
+        seg, d = p.segment, p.direction
+        node = trip.stops[pos].node_id
+        crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
+        if not crossed:
+            span = self.calendar.interval_at(d, now)
+            if span is None:
+                return False, None
+            if pos == 0 and now >= span.last_entry_s:
+                return False, None
+            if now + self._to_yard_s(trip, pos) > span.close_s:
+                return False, None
+        if node in self.border and trip.border_s is not None:
+            if self.token_withheld:
+                return False, None
+            if trip.run_id and self.runs[trip.run_id].cleared_s > now:
+                return False, None
+        key = (seg, d)
+        if seg in self.single:
+            opp = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
+            if opp in self.in_segment[seg].values():
+                return False, None
+            clear_at = (
+                self.last_exit.get((seg, opp), -math.inf) + self.lane_map.segment(seg).all_clear_s
+            )
+            if now < clear_at:
+                return False, clear_at
+        if not self._room_at(trip.stops[pos + 1].node_id, d):
+            return False, None
+        headway = self._headway_s(seg)
+        ready = self.last_entry.get(key, -math.inf) + headway
+        if now < ready - 1e-9:
+            return False, ready
+        return True, None
+
+    def _room_at(self, node: str, d: Direction) -> bool:
+        """Is there a place at ``node`` for one more truck of direction ``d``? Trucks there
+        and on their way count; one direction may take all places but one, so the other
+        direction can always move in (no two full holding places facing each other)."""
+        cap = self.capacity[node]
+        if math.isinf(cap):
+            return True
+        here = self.bound_for[node]
+        same = sum(1 for x in here.values() if x is d)
+        return len(here) < cap and same < max(1.0, cap - 1)
+
+    def _speed_mps(self, seg_id: str) -> float:
+        seg = self.lane_map.segment(seg_id)
+        kph = min(seg.speed_limit_kph, self.vehicle.max_speed_kph)
+        if self.fog:
+            kph = min(kph, self.cfg.params.fog_speed_kph)
+        return kph / 3.6
+
+    def _headway_s(self, seg_id: str) -> float:
+        seg = self.lane_map.segment(seg_id)
+        rule = self.lane_map.following_for(seg)
+        v = self._speed_mps(seg_id)
+        gap = self.cfg.params.fog_time_gap_s if self.fog else rule.time_gap_s
+        lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
+        return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
+
+    def _to_yard_s(self, trip: Trip, pos: int) -> float:
+        """Free-flow seconds from stop ``pos`` to the end of the trip."""
+        return (
+            sum(q.exit_s - q.enter_s for q in trip.passes[pos:]) + 60.0
+        )  # a minute of margin for the gate
+
+    def _depart(self, tr: TruckSim, trip: Trip, pos: int) -> None:
+        now = self.events.now_s
+        p = trip.passes[pos]
+        seg = self.lane_map.segment(p.segment)
+        d = p.direction
+        node = trip.stops[pos].node_id
+        nxt = trip.stops[pos + 1]
+        v = self._speed_mps(seg.segment_id)
+        v0 = tr.speed_at_node_mps if now - tr.arrived_s < 1e-9 else 0.0
+        stops_next = (
+            pos + 1 == len(trip.stops) - 1
+            or nxt.depart_s - nxt.arrive_s > 1.0
+            or nxt.node_id in self.border
+            or any(
+                st.kind in DWELL and d in st.directions
+                for st in self.lane_map.stations_at(nxt.node_id)
+            )
+        )
+        v1 = 0.0 if stops_next else v
+        accel = self.vehicle.accel_loaded_mps2 if tr.cargo else self.vehicle.accel_empty_mps2
+        drive_s = leg_time_s(seg.length_m, v, v0, v1, accel, self.vehicle.braking_mps2)
+        key = (seg.segment_id, d)
+        headway = self._headway_s(seg.segment_id)
+        exit_s = max(now + drive_s, self.lane_free_s.get(key, -math.inf))
+        if not stops_next and seg.segment_id not in self.single and exit_s < nxt.depart_s:
+            # early for a node it rolls through: drive slower (at most 30 %) rather than stop
+            exit_s = min(nxt.depart_s, now + 1.3 * drive_s)
+        exit_s += self._faults(tr, seg.segment_id, now, exit_s)
+        self.lane_free_s[key] = exit_s + headway
+        self.last_entry[key] = now
+        self.in_segment[seg.segment_id][tr.truck_id] = d
+        self.bound_for[node].pop(tr.truck_id, None)
+        self.bound_for[nxt.node_id][tr.truck_id] = d
+        self.driving[tr.truck_id] = (seg.segment_id, d, now, exit_s)
+        tr.busy = True
+        tr.driving_leg = pos
+        if self.cfg.record and tr.node_rows_from is not None:
+            self.occupancy.append((tr.truck_id, node, "node", d.value, tr.node_rows_from, now))
+        tr.node_rows_from = None
+        if node in self.border and trip.run_id:
+            self.runs[trip.run_id].border_s = now
+        if pos == 0 and trip.run_id:
+            self.runs[trip.run_id].left_yard_s = now
+        self.events.at(exit_s, self._reach, tr.truck_id, nxt.node_id, seg.segment_id, d, now, v1)
+
+    def _faults(self, tr: TruckSim, seg: str, now: float, exit_s: float) -> float:
+        """Breakdown or positioning loss during the leg: extra seconds (and the planner is
+        told of a blocked segment). Each draws from its own stream."""
+        drive_h = (exit_s - now) / 3600.0
+        prm = self.cfg.params
+        extra = 0.0
+        rng = self.rng_fault
+        if "breakdown" in self.on and rng.random() < -math.expm1(-drive_h / prm.mtbf_driving_h):
+            at = now + rng.random() * (exit_s - now)
+            ratio = prm.breakdown_repair_sd_s / prm.breakdown_repair_mean_s
+            sigma2 = math.log(1 + ratio**2)
+            mu = math.log(prm.breakdown_repair_mean_s) - sigma2 / 2
+            repair = float(rng.lognormal(mu, math.sqrt(sigma2)))
+            self._count("breakdown")
+            self.events.at(at, self._block, seg, True)
+            self.events.at(at + repair, self._block, seg, False)
+            extra += repair
+        rate = prm.positioning_loss_per_driving_h
+        if "positioning_loss" in self.on and self.rng_gnss.random() < -math.expm1(-drive_h * rate):
+            self._count("positioning_loss")
+            extra += float(self.rng_gnss.uniform(*prm.positioning_loss_s))
+        return extra
+
+    def _block(self, seg: str, blocked: bool) -> None:
+        now = self.events.now_s
+        n = self.blocked_segments.get(seg, 0) + (1 if blocked else -1)
+        self.blocked_segments[seg] = n
+        if blocked and n == 1:
+            self.planner.block_segment(seg, now)
+        elif not blocked and n == 0:
+            self.planner.unblock_segment(seg, now)
+        self._kick()
+
+    def _reach(
+        self, truck: str, node: str, seg: str, d: Direction, entered_s: float, v_end: float
+    ) -> None:
+        now = self.events.now_s
+        tr = self.trucks[truck]
+        self.in_segment[seg].pop(truck, None)
+        self.driving.pop(truck, None)
+        self.last_exit[(seg, d)] = now
+        if self.cfg.record:
+            self.occupancy.append((truck, seg, "segment", d.value, entered_s, now))
+        tr.node, tr.arrived_s, tr.speed_at_node_mps = node, now, v_end
+        tr.busy, tr.driving_leg = False, -1
+        state = self.planner.trucks[truck]
+        trip = state.trips[0] if state.trips else None
+        final = trip is not None and node == trip.destination and node == trip.stops[-1].node_id
+        if node not in self.yards:
+            tr.node_rows_from = now
+            self._queue_node_services(tr, node, d)
+        elif final:
+            self._queue_yard_services(tr, node, d)
+        if final:
+            tr.trips_since_swap += 1
+            self.one_way_trips += 1
+            # the truck reports arrival once its box is off (inspection, scanner, unload)
+            tr.pending.append(("", 0.0))
+        else:
+            self.planner.report_position(truck, node, now)
+        self._advance(truck)
+        self._kick()
+
+    def _queue_node_services(self, tr: TruckSim, node: str, d: Direction) -> None:
+        seal_due = bool(tr.cargo) and self.runs[tr.cargo].seal_hold
+        for st in self.lane_map.stations_at(node):
+            if st.kind not in DWELL or d not in st.directions:
+                continue
+            if st.kind is StationKind.SCANNER and not tr.cargo:
+                continue
+            if st.share < 1.0 and self.rng_share.random() >= st.share:
+                continue
+            service = self._service_s(st)
+            if seal_due and st.kind is StationKind.GATE:
+                service += float(self.rng_seal.uniform(*self.cfg.params.seal_hold_s))
+                self.runs[tr.cargo].seal_hold = False
+                seal_due = False
+            tr.pending.append((st.station_id, service))
+
+    def _queue_yard_services(self, tr: TruckSim, node: str, d: Direction) -> None:
+        if not tr.cargo:
+            return
+        info = self.runs[tr.cargo]
+        info.delivered_s = self.events.now_s
+        if not math.isnan(info.left_yard_s):
+            self.loaded_trips.append(
+                (tr.cargo, d, info.left_yard_s, info.delivered_s, info.border_s)
+            )
+        home = self.lane_map.node(node).jurisdiction == self.lane_map.southbound_from
+        for st in self.lane_map.stations_at(node):
+            if d not in st.directions or st.kind not in (StationKind.SCANNER,
+                                                         StationKind.INSPECTION):  # fmt: skip
+                continue
+            if st.kind is StationKind.INSPECTION:
+                switch = "scanner_hold" if home else "red_channel"
+                if switch not in self.on:
+                    continue
+            if self.rng_share.random() >= st.share:
+                continue
+            if st.kind is StationKind.INSPECTION:
+                self._count(switch)
+                info.inspected = True
+            tr.pending.append((st.station_id, self._service_s(st)))
+        crane = self._station_of(node, StationKind.YARD_HANDLING)
+        if crane:
+            tr.pending.append((crane.station_id, self._service_s(crane)))
+        tr.pending.append(("", 0.0))  # unload marker: the box is off the truck
+
+    # --- disruption episodes -----------------------------------------------------------------
+    def _schedule_episodes(self) -> None:
+        prm, rng = self.cfg.params, self.rng_episode
+        a, b = self.cfg.start_s, self.cfg.end_s
+        span = b - a
+
+        def when() -> float:
+            return a + span * float(rng.uniform(0.15, 0.75))
+
+        if "fog" in self.on:
+            t = when()
+            self.events.at(t, self._fog, True)
+            self.events.at(t + float(rng.uniform(*prm.fog_duration_s)), self._fog, False)
+        if "token_withheld" in self.on:
+            t = when()
+            self.events.at(t, self._token, True, t + float(rng.uniform(*prm.token_withheld_s)))
+        if "window_shortened" in self.on:
+            self.events.at(when(), self._shorten)
+        if "swap_station_down" in self.on:
+            swaps = [s for s in self.lane_map.stations if s.kind is StationKind.BATTERY_SWAP]
+            t = when()
+            for st in swaps:
+                self.events.at(t, self._swap_down, st.station_id,
+                               t + float(rng.uniform(*prm.swap_down_s)))  # fmt: skip
+
+    def _fog(self, on: bool) -> None:
+        self.fog = on
+        if on:
+            self._count("fog")
+        self._kick()
+
+    def _token(self, withheld: bool, until_s: float = math.inf) -> None:
+        now = self.events.now_s
+        self.token_withheld = withheld
+        if withheld:
+            self._count("token_withheld")
+            self.planner.withhold_token(now, until_s)
+            self.events.at(until_s, self._token, False)
+        else:
+            self.planner.restore_token(now)
+        self._kick()
+
+    def _shorten(self) -> None:
+        now = self.events.now_s
+        prm = self.cfg.params
+        cal = self.calendar
+        changed = False
+        for d in Direction:
+            span = cal.interval_at(d, now + prm.window_notice_s)
+            if span is None or math.isinf(span.close_s):
+                continue
+            margin = span.close_s - span.last_entry_s
+            new_close = max(now + prm.window_notice_s, span.close_s - prm.window_shortened_by_s)
+            cal = cal.shortened(d, now + prm.window_notice_s, new_close, margin)
+            changed = True
+        if changed:
+            self._count("window_shortened")
+            self.calendar = cal
+            self.planner.set_calendar(cal, now)
+        self._kick()
+
+    def _swap_down(self, station: str, until_s: float) -> None:
+        self._count("swap_station_down")
+        self.stations[station].close(until_s)
+
+    # --- end ------------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Write the rows of trucks still on the lane at the end: standing at a node (until the
+        end) or driving a segment (until its exit)."""
+        end = self.cfg.end_s
+        if not self.cfg.record:
+            return
+        for truck, (seg, d, enter_s, exit_s) in sorted(self.driving.items()):
+            self.occupancy.append((truck, seg, "segment", d.value, enter_s, exit_s))
+        for tr in self.trucks.values():
+            if tr.node_rows_from is not None and not tr.busy:
+                d = self._dir_of(tr).value
+                self.occupancy.append((tr.truck_id, tr.node, "node", d, tr.node_rows_from, end))

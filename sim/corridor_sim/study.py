@@ -1,0 +1,203 @@
+"""One simulation study: resolve the scenario, run the engine, measure, write the run directory.
+
+The directory format is in ``docs/sim-outputs.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corridor_core.agreement import load_agreement
+from corridor_core.distributions import Distribution
+from corridor_core.lane_map import LaneMap
+from corridor_core.map_io import load_map
+from corridor_core.planning.windows import WindowCalendar
+from corridor_core.runs import Direction
+from corridor_sim.disruptions import DEFAULT, DisruptionParams
+from corridor_sim.engine import CorridorEngine, EngineConfig
+from corridor_sim.scenario import load_scenario
+from corridor_sim.workload import arrivals, preset
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What ``corridor sim run`` asks for."""
+
+    scenario: str = "tan-thanh-puzhai-2027"
+    preset: str = "stress"
+    hours: float = 16.0
+    seed: int = 7
+    controller: str = "corridor"
+    fleet: int | None = None  # None: the scenario's
+    disruptions: frozenset[str] = frozenset(DEFAULT)
+    rate_per_h: float | None = None  # offered loads per hour; None: the preset's
+    service_scale: float = 1.0  # multiplies every station service time
+    platoon_cap: int | None = None  # None: the controller's own
+    record: bool = True
+
+
+def scaled(d: Distribution, k: float) -> Distribution:
+    """A distribution with every time parameter multiplied by ``k``."""
+    if k == 1.0:
+        return d
+    return dataclasses.replace(
+        d,
+        mean=d.mean * k, sd=d.sd * k, low=d.low * k, mode=d.mode * k, high=d.high * k,
+        value=d.value * k,
+        clip_min=None if d.clip_min is None else d.clip_min * k,
+        clip_max=None if d.clip_max is None else d.clip_max * k,
+    )  # fmt: skip
+
+
+def scale_services(lane_map: LaneMap, k: float) -> LaneMap:
+    """The map with every station's service time (and set-up) scaled by ``k``."""
+    if k == 1.0:
+        return lane_map
+    stations = tuple(
+        dataclasses.replace(st, service_time_s=scaled(st.service_time_s, k), setup_s=st.setup_s * k)
+        for st in lane_map.stations
+    )
+    return dataclasses.replace(lane_map, stations=stations)
+
+
+@dataclass
+class StudyResult:
+    """The engine after the run, and what was measured."""
+
+    engine: CorridorEngine
+    metrics: dict[str, Any]
+    epoch: dt.datetime
+    map_path: Path
+    agreement_path: Path | None
+
+
+def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None) -> StudyResult:
+    """Simulate the study. ``progress(fraction)`` is called as sim time advances."""
+    scen = load_scenario(cfg.scenario)
+    lane_map = scale_services(load_map(scen.map_path), cfg.service_scale)
+    epoch = scen.measure_from
+    start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
+    if scen.agreement_path is not None:
+        agreement = load_agreement(scen.agreement_path)
+        cal = WindowCalendar.from_agreement(agreement, epoch - dt.timedelta(days=1),
+                                            86400 * (2 + math.ceil(cfg.hours / 24)))  # fmt: skip
+        calendar = _shift(cal, 86400.0)
+    else:
+        calendar = WindowCalendar.always_open()
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
+    work = arrivals(preset(cfg.preset, cfg.rate_per_h), start_s, end_s, epoch, scen.time_zone, rng)
+    controller = cfg.controller
+    engine = CorridorEngine(
+        EngineConfig(
+            lane_map=lane_map, calendar=calendar, controller=controller,
+            fleet=cfg.fleet or scen.fleet, start_s=start_s, end_s=end_s, arrivals=tuple(work),
+            disruptions=cfg.disruptions, params=DisruptionParams(), seed=cfg.seed,
+            record=cfg.record, platoon_cap=cfg.platoon_cap,
+        )
+    )  # fmt: skip
+    wall = time.perf_counter()
+    engine.start()
+    steps = 50
+    for k in range(1, steps + 1):
+        engine.events.run_until(start_s + (end_s - start_s) * k / steps)
+        if progress:
+            progress(k / steps)
+    engine.finish()
+    wall = time.perf_counter() - wall
+    from corridor_sim.metrics import measure  # late: metrics imports the checker
+
+    metrics = measure(engine, calendar, lane_map, cfg, fleet=cfg.fleet or scen.fleet)
+    metrics["sim_wall_s"] = round(wall, 3)
+    metrics["events"] = engine.events.processed
+    return StudyResult(engine, metrics, epoch, scen.map_path, scen.agreement_path)
+
+
+def _shift(cal: WindowCalendar, by_s: float) -> WindowCalendar:
+    """The calendar with its times moved ``by_s`` earlier (built from a day before)."""
+    out = {}
+    for d in Direction:
+        out[d] = tuple(
+            dataclasses.replace(
+                s,
+                open_s=s.open_s - by_s,
+                last_entry_s=s.last_entry_s - by_s,
+                close_s=s.close_s - by_s,
+            )
+            for s in cal.intervals[d]
+        )
+    return WindowCalendar(out)
+
+
+def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:
+    """Write the run directory (``docs/sim-outputs.md``); the report is written separately."""
+    out.mkdir(parents=True, exist_ok=True)
+    eng = result.engine
+    shutil.copyfile(result.map_path, out / "map.yaml")
+    if result.agreement_path is not None:
+        shutil.copyfile(result.agreement_path, out / "agreement.yaml")
+    scenario = {
+        "scenario": cfg.scenario,
+        "map_file": "map.yaml",
+        "agreement_file": "agreement.yaml" if result.agreement_path else None,
+        "epoch": result.epoch.isoformat(),
+        "start_s": eng.cfg.start_s,
+        "end_s": eng.cfg.end_s,
+        "preset": cfg.preset,
+        "controller": cfg.controller,
+        "seed": cfg.seed,
+        "fleet": eng.cfg.fleet,
+        "disruptions": sorted(cfg.disruptions),
+        "service_scale": cfg.service_scale,
+        "rate_per_h": cfg.rate_per_h,
+        "platoon_cap": cfg.platoon_cap,
+    }
+    (out / "scenario.json").write_text(json.dumps(scenario, indent=2) + "\n", encoding="utf-8")
+    with open(out / "occupancy.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["vehicle_id", "resource_id", "resource_kind", "direction", "enter_s", "exit_s"])
+        for row in sorted(eng.occupancy, key=lambda r: (r[4], r[0], r[1])):
+            w.writerow([*row[:4], f"{row[4]:.3f}", f"{row[5]:.3f}"])
+    with open(out / "crossings.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["container_id", "vehicle_id", "direction", "clearance_s", "border_s"])
+        for info in sorted(eng.runs.values(), key=lambda i: (i.border_s, i.run.run_id)):
+            if math.isnan(info.border_s):
+                continue
+            for box in info.boxes:
+                w.writerow([box, info.truck, info.run.direction.value,
+                            f"{info.cleared_s:.3f}", f"{info.border_s:.3f}"])  # fmt: skip
+    with open(out / "queues.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", "station_id", "queue_len"])
+        for t, sid, n in eng.queue_samples:
+            w.writerow([f"{t:.0f}", sid, n])
+
+
+def execute(
+    cfg: StudyConfig, out: Path, progress: Callable[[float], None] | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """Run, write the directory, check it independently, write metrics.json and the report.
+
+    Returns the metrics and the checker's violations.
+    """
+    from corridor_sim.metrics import add_check
+    from corridor_sim.report import write_report
+
+    result = run_study(cfg, progress)
+    write_run(result, cfg, out)
+    violations = add_check(result.metrics, out)
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+    write_report(out)
+    return result.metrics, violations
