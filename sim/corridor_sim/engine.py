@@ -176,6 +176,15 @@ class CorridorEngine:
         self.events.run_until(self.cfg.end_s)
         self.finish()
 
+    def set_platoon_cap(self, cap: int | None) -> None:
+        """Change the platoon limit on single-lane blocks for plans made from now on."""
+        router = self.planner.router
+        name = router.controller.name
+        if router.controller.platoon_cap == cap:
+            return
+        router.controller = Controller(name, cap)
+        router.rules = {s.segment_id: router._rule(s.segment_id) for s in self.lane_map.segments}
+
     # --- arrivals, clearance, ticks --------------------------------------------------------
     def _arrive(self, i: int, a: Arrival) -> None:
         lm = self.lane_map

@@ -34,7 +34,11 @@ def open_hours(calendar: WindowCalendar, direction: Direction, a_s: float, b_s: 
 
 
 def measure(
-    engine: CorridorEngine, calendar: WindowCalendar, lane_map: LaneMap, cfg: Any, fleet: int
+    engine: CorridorEngine,
+    calendar: WindowCalendar,
+    lane_map: LaneMap,
+    southbound_share: float,
+    fleet: int,
 ) -> dict[str, Any]:
     """Metrics over the study hours [0, end_s) (the warm-up before 0 is not counted)."""
     end = engine.cfg.end_s
@@ -48,7 +52,7 @@ def measure(
     }
     total = len(crossed) / hours_total if hours_total else 0.0
     boxes = sum(len(r.boxes) for r in crossed)
-    report = calculate(lane_map, fleet_size=fleet, southbound_share=0.55)
+    report = calculate(lane_map, fleet_size=fleet, southbound_share=southbound_share)
     y2y = [t[3] - t[2] for t in engine.loaded_trips if 0.0 <= t[3] < end]
     reefers = [r for r in runs if r.arrival.reefer and r.arrival.due_s <= end]
     met = [r for r in reefers if not math.isnan(r.delivered_s) and r.delivered_s <= r.arrival.due_s]

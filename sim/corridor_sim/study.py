@@ -83,30 +83,38 @@ class StudyResult:
     agreement_path: Path | None
 
 
-def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None) -> StudyResult:
-    """Simulate the study. ``progress(fraction)`` is called as sim time advances."""
+def build_engine(cfg: StudyConfig) -> CorridorEngine:
+    """The engine for a study, not started: scenario resolved, calendar built, arrivals drawn."""
     scen = load_scenario(cfg.scenario)
     lane_map = scale_services(load_map(scen.map_path), cfg.service_scale)
     epoch = scen.measure_from
     start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
     if scen.agreement_path is not None:
         agreement = load_agreement(scen.agreement_path)
-        cal = WindowCalendar.from_agreement(agreement, epoch - dt.timedelta(days=1),
-                                            86400 * (2 + math.ceil(cfg.hours / 24)))  # fmt: skip
+        days = 2 + math.ceil(cfg.hours / 24)
+        cal = WindowCalendar.from_agreement(agreement, epoch - dt.timedelta(days=1), 86400 * days)
         calendar = _shift(cal, 86400.0)
     else:
         calendar = WindowCalendar.always_open()
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
     work = arrivals(preset(cfg.preset, cfg.rate_per_h), start_s, end_s, epoch, scen.time_zone, rng)
-    controller = cfg.controller
-    engine = CorridorEngine(
+    return CorridorEngine(
         EngineConfig(
-            lane_map=lane_map, calendar=calendar, controller=controller,
+            lane_map=lane_map, calendar=calendar, controller=cfg.controller,
             fleet=cfg.fleet or scen.fleet, start_s=start_s, end_s=end_s, arrivals=tuple(work),
             disruptions=cfg.disruptions, params=DisruptionParams(), seed=cfg.seed,
             record=cfg.record, platoon_cap=cfg.platoon_cap,
         )
     )  # fmt: skip
+
+
+def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None) -> StudyResult:
+    """Simulate the study. ``progress(fraction)`` is called as sim time advances."""
+    from corridor_sim.metrics import measure
+
+    scen = load_scenario(cfg.scenario)
+    engine = build_engine(cfg)
+    start_s, end_s = engine.cfg.start_s, engine.cfg.end_s
     wall = time.perf_counter()
     engine.start()
     steps = 50
@@ -116,12 +124,11 @@ def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None)
             progress(k / steps)
     engine.finish()
     wall = time.perf_counter() - wall
-    from corridor_sim.metrics import measure  # late: metrics imports the checker
-
-    metrics = measure(engine, calendar, lane_map, cfg, fleet=cfg.fleet or scen.fleet)
+    share = preset(cfg.preset, cfg.rate_per_h).southbound_share
+    metrics = measure(engine, engine.calendar, engine.lane_map, share, engine.cfg.fleet)
     metrics["sim_wall_s"] = round(wall, 3)
     metrics["events"] = engine.events.processed
-    return StudyResult(engine, metrics, epoch, scen.map_path, scen.agreement_path)
+    return StudyResult(engine, metrics, scen.measure_from, scen.map_path, scen.agreement_path)
 
 
 def _shift(cal: WindowCalendar, by_s: float) -> WindowCalendar:

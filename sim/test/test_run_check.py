@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from corridor_core.runs import Direction
-from corridor_sim.run_check import Violation, load_inputs, check_run, close_instants, main
+from corridor_sim.run_check import Violation, check_run, close_instants, load_inputs, main
 
 REPO = Path(__file__).resolve().parents[2]
 MAP = REPO / "maps" / "tan-thanh-puzhai-2027.yaml"

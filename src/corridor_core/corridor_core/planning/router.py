@@ -140,7 +140,8 @@ class Router:
         starting and ending at rest (conservative: a truck that rolls through a node is early,
         and trucks never leave a stop before its planned departure)."""
         v = min(leg.segment.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
-        start_stop_s = v / (2 * self.vehicle.accel_loaded_mps2) + v / (2 * self.vehicle.braking_mps2)
+        veh = self.vehicle
+        start_stop_s = v / (2 * veh.accel_loaded_mps2) + v / (2 * veh.braking_mps2)
         return leg.segment.length_m / v + start_stop_s
 
     def dwell_stations(self, node_id: str, direction: Direction) -> list[tuple[str, float, int]]:
