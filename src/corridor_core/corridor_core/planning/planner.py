@@ -272,6 +272,12 @@ class Planner:
         direction together, so they cross single-lane blocks as one platoon. Urgent runs never
         wait for a wave.
         """
+        waiting = {w[0] for w in self._waiting}
+        idle = sorted(
+            t for t, s in self.trucks.items() if s.available and not s.trips and t not in waiting
+        )
+        if not idle and not self._waiting:
+            return []  # nothing to assign, no wave to start
         pending = sorted(
             (
                 r
@@ -282,10 +288,6 @@ class Planner:
                 and r.run.ready_s <= now_s + 3600
             ),
             key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
-        )
-        waiting = {w[0] for w in self._waiting}
-        idle = sorted(
-            t for t, s in self.trucks.items() if s.available and not s.trips and t not in waiting
         )
         chosen: list[tuple[str, RunRecord]] = []
         for truck in idle:
