@@ -140,6 +140,11 @@ class CorridorEngine:
         self.lane_free_s: dict[tuple[str, Direction], float] = {}  # earliest next exit
         self.waiting: set[str] = set()
         self.capacity = {n.node_id: standing_slots(lm, n.node_id) for n in lm.nodes}
+        spacing_m = self.vehicle.length_m + lm.following.standstill_gap_m
+        self.segment_room = {
+            s.segment_id: (int(s.length_m // spacing_m) + 1) * max(1, s.lanes_per_direction)
+            for s in lm.segments
+        }
         self.bound_for: dict[str, dict[str, Direction]] = {n.node_id: {} for n in lm.nodes}
         self.driving: dict[str, tuple[str, Direction, float, float]] = {}  # truck -> leg
         self.blocked_segments: dict[str, int] = {}
@@ -394,6 +399,9 @@ class CorridorEngine:
                 return False, clear_at
         if not self._room_at(trip.stops[pos + 1].node_id, d):
             return False, None
+        same_way = sum(1 for x in self.in_segment[seg].values() if x is d)
+        if same_way >= self.segment_room[seg]:
+            return False, None  # the lane is full of trucks queued behind a stopped one
         headway = self._headway_s(seg)
         ready = self.last_entry.get(key, -math.inf) + headway
         if now < ready - 1e-9:
