@@ -87,12 +87,10 @@ class RunInfo:
     arrival: Arrival
     boxes: tuple[str, ...]
     cleared_s: float = math.inf
-    loaded_s: float = math.nan
     left_yard_s: float = math.nan
     border_s: float = math.nan
     delivered_s: float = math.nan
     seal_hold: bool = False
-    inspected: bool = False
     truck: str = ""
 
 
@@ -125,7 +123,11 @@ class CorridorEngine:
             st.station_id: StationQueue(st.station_id, st.servers, self.events)
             for st in lm.stations
         }
-        self.station_def: dict[str, Station] = {st.station_id: st for st in lm.stations}
+        # the map sorts stations per query; the hot path looks them up here instead
+        self.stations_at = {n.node_id: lm.stations_at(n.node_id) for n in lm.nodes}
+        self.dwell_at = {
+            (st.node, d) for st in lm.stations if st.kind in DWELL for d in st.directions
+        }
         self.border = {n.node_id for n in lm.nodes if n.kind is NodeKind.BORDER_POINT}
         self.yards = {n.node_id for n in lm.nodes if n.kind is NodeKind.YARD}
         self.single = {
@@ -157,6 +159,7 @@ class CorridorEngine:
         self.disruption_counts: dict[str, int] = {}
         self.loaded_trips: list[tuple[str, Direction, float, float, float]] = []  # run,dir,...
         self.one_way_trips = 0
+        self.crossings = 0  # loaded trips that crossed the border point
 
     # --- set-up ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -256,7 +259,6 @@ class CorridorEngine:
         trip = state.trips[0] if state and state.trips else None
         if trip is None:
             if tr.cargo and tr.node in self.yards:  # its run was taken back: put the box down
-                self.runs[tr.cargo].loaded_s = math.nan
                 tr.cargo = ""
             return
         assert state is not None
@@ -313,7 +315,7 @@ class CorridorEngine:
             crane = self._station_of(node, StationKind.YARD_HANDLING)
             tr.cargo = trip.run_id
             info = self.runs[trip.run_id]
-            info.loaded_s, info.truck = self.events.now_s, tr.truck_id
+            info.truck = tr.truck_id
             if "seal_mismatch" in self.on:
                 info.seal_hold = self.rng_seal.random() < self.cfg.params.seal_mismatch_probability
                 if info.seal_hold:
@@ -324,7 +326,7 @@ class CorridorEngine:
         return False
 
     def _station_of(self, node: str, kind: StationKind) -> Station | None:
-        for st in self.lane_map.stations_at(node):
+        for st in self.stations_at[node]:
             if st.kind is kind:
                 return st
         return None
@@ -453,10 +455,7 @@ class CorridorEngine:
             pos + 1 == len(trip.stops) - 1
             or nxt.depart_s - nxt.arrive_s > 1.0
             or nxt.node_id in self.border
-            or any(
-                st.kind in DWELL and d in st.directions
-                for st in self.lane_map.stations_at(nxt.node_id)
-            )
+            or (nxt.node_id, d) in self.dwell_at
         )
         v1 = 0.0 if stops_next else v
         accel = self.vehicle.accel_loaded_mps2 if tr.cargo else self.vehicle.accel_empty_mps2
@@ -481,6 +480,7 @@ class CorridorEngine:
         tr.node_rows_from = None
         if node in self.border and trip.run_id:
             self.runs[trip.run_id].border_s = now
+            self.crossings += 1
         if pos == 0 and trip.run_id:
             self.runs[trip.run_id].left_yard_s = now
         self.events.at(exit_s, self._reach, tr.truck_id, nxt.node_id, seg.segment_id, d, now, v1)
@@ -550,7 +550,7 @@ class CorridorEngine:
 
     def _queue_node_services(self, tr: TruckSim, node: str, d: Direction) -> None:
         seal_due = bool(tr.cargo) and self.runs[tr.cargo].seal_hold
-        for st in self.lane_map.stations_at(node):
+        for st in self.stations_at[node]:
             if st.kind not in DWELL or d not in st.directions:
                 continue
             if st.kind is StationKind.SCANNER and not tr.cargo:
@@ -574,7 +574,7 @@ class CorridorEngine:
                 (tr.cargo, d, info.left_yard_s, info.delivered_s, info.border_s)
             )
         home = self.lane_map.node(node).jurisdiction == self.lane_map.southbound_from
-        for st in self.lane_map.stations_at(node):
+        for st in self.stations_at[node]:
             if d not in st.directions or st.kind not in (StationKind.SCANNER,
                                                          StationKind.INSPECTION):  # fmt: skip
                 continue
@@ -586,7 +586,6 @@ class CorridorEngine:
                 continue
             if st.kind is StationKind.INSPECTION:
                 self._count(switch)
-                info.inspected = True
             tr.pending.append((st.station_id, self._service_s(st)))
         crane = self._station_of(node, StationKind.YARD_HANDLING)
         if crane:

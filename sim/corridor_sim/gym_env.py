@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from corridor_core.runs import Direction
 from corridor_sim.engine import CorridorEngine
 from corridor_sim.study import StudyConfig, build_engine
 
@@ -75,7 +76,7 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         eng.set_platoon_cap(PLATOON_CAPS[cap_i])
         end = min(eng.events.now_s + self.decision_s, eng.cfg.end_s)
         eng.events.run_until(end)
-        crossed = sum(1 for r in eng.runs.values() if r.border_s == r.border_s)  # not NaN
+        crossed = eng.crossings
         reward = float(crossed - self._crossed)
         self._crossed = crossed
         terminated = end >= eng.cfg.end_s
@@ -85,8 +86,6 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         eng = self.engine
         assert eng is not None
         now = eng.events.now_s
-        from corridor_core.runs import Direction
-
         backlog = {d: 0 for d in Direction}
         for r in eng.planner.runs.values():
             if not r.done and not r.truck:

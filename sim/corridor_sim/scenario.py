@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
+from corridor_core.config_reader import load_yaml
 from corridor_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +57,7 @@ def load_scenario(name_or_path: str) -> Scenario:
         ConfigError: naming the file and the field at fault.
     """
     path = scenario_path(name_or_path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "", f"is not valid YAML ({exc})") from exc
+    doc = load_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError(str(path), "", "must be a mapping")
 

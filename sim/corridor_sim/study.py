@@ -27,7 +27,7 @@ from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import Direction
 from corridor_sim.disruptions import DEFAULT, DisruptionParams
 from corridor_sim.engine import CorridorEngine, EngineConfig
-from corridor_sim.scenario import load_scenario
+from corridor_sim.scenario import Scenario, load_scenario
 from corridor_sim.workload import arrivals, preset
 
 
@@ -83,9 +83,10 @@ class StudyResult:
     agreement_path: Path | None
 
 
-def build_engine(cfg: StudyConfig) -> CorridorEngine:
-    """The engine for a study, not started: scenario resolved, calendar built, arrivals drawn."""
-    scen = load_scenario(cfg.scenario)
+def build_engine(cfg: StudyConfig, scen: Scenario | None = None) -> CorridorEngine:
+    """The engine for a study, not started: scenario resolved (unless given), calendar built,
+    arrivals drawn."""
+    scen = scen or load_scenario(cfg.scenario)
     lane_map = scale_services(load_map(scen.map_path), cfg.service_scale)
     epoch = scen.measure_from
     start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
@@ -113,7 +114,7 @@ def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None)
     from corridor_sim.metrics import measure
 
     scen = load_scenario(cfg.scenario)
-    engine = build_engine(cfg)
+    engine = build_engine(cfg, scen)
     start_s, end_s = engine.cfg.start_s, engine.cfg.end_s
     wall = time.perf_counter()
     engine.start()

@@ -8,6 +8,7 @@ are reefers with a 6 h origin-to-destination-yard SLA.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -51,7 +52,7 @@ def preset(name: str, loads_per_h: float | None = None) -> Preset:
         return base
     if loads_per_h <= 0:
         raise ConfigError("--rate", "", f"{loads_per_h} must be > 0 (offered loads per hour)")
-    return Preset(base.name, loads_per_h, base.southbound_share)
+    return dataclasses.replace(base, loads_per_h=loads_per_h)
 
 
 @dataclass(frozen=True)
