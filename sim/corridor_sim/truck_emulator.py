@@ -1,106 +1,154 @@
-"""Emulated VDA 5050 trucks: MQTT clients that drive orders on a simulated clock.
+"""Emulated VDA 5050 v2.0 trucks: MQTT clients that drive orders on a simulated clock.
 
-Each truck connects with its own account, sets its last will to ``CONNECTIONBROKEN``, publishes
-``ONLINE``, and reports ``state`` on every event and at least once a second. An order's released
-nodes are driven edge by edge at the edge's ``maxSpeed`` over its ``length``; simulated time
-runs ``time_scale`` times faster than the wall clock.
+Each truck connects with its own account (MQTT 5, client id ``truck-<serial>``, persistent
+session: ``clean_start=False`` and a session expiry, subscriptions QoS 1, so orders sent while it
+is away reach it when it comes back), sets its last will to ``CONNECTIONBROKEN``, publishes
+``ONLINE`` and a retained ``factsheet``, and reports ``state`` on every event and at least once a
+second. Orders are executed by :class:`corridor_sim.truck_logic.TruckLogic`; simulated time runs
+``time_scale`` times faster than the wall clock.
 
-Run: ``corridor-truck-emulator --port P --fleet config/fleet.yaml --credentials FILE
---time-scale 50`` where FILE holds one ``serial:password`` per line.
+paho's callbacks only enqueue what arrives; one fleet loop (:func:`run_fleet`) drains the
+queues, runs the logic and publishes, so the logic is never touched by two threads.
+
+Run: ``corridor-truck-emulator --port P --map M --fleet config/fleet.yaml --credentials FILE
+--time-scale 50 [--only T01] [--fault T01:slow:0.5@120 ...]`` where FILE holds one
+``serial:password`` per line. Fault kinds: see :class:`corridor_sim.truck_logic.FaultKind`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
-import math
+import queue
 import signal
+import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from corridor_core.errors import ProtocolError
+from corridor_core.errors import ConfigError, ProtocolError
 from corridor_core.fleet import Truck, load_fleet
 from corridor_core.lane_map import LaneMap
 from corridor_core.map_io import load_map
-from corridor_core.vda5050 import HeaderStamper, check_order, decode_json, topic
+from corridor_core.vda5050 import HeaderStamper, decode_json, topic
+from corridor_sim.truck_logic import (
+    TRANSPORT_FAULTS,
+    Fault,
+    FaultKind,
+    FaultSpec,
+    OrderOutcome,
+    TruckLogic,
+    factsheet_body,
+    parse_fault_spec,
+)
 
 LOG = logging.getLogger("trucks")
+OUT_OF_ORDER_EVERY = 3  # with the out_of_order fault, every 3rd state is held back one message
 
 
-@dataclass
-class _Leg:
-    edge: dict[str, Any]
-    end: dict[str, Any]
-
-
-@dataclass
 class EmulatedTruck:
-    """One truck: an MQTT client plus a tiny order executor."""
+    """One truck: an MQTT client around a :class:`TruckLogic`.
 
-    truck: Truck
-    manufacturer: str
-    lane_map: LaneMap
-    time_scale: float
-    stamper: HeaderStamper
-    client: mqtt.Client = field(init=False)
-    order_id: str = ""
-    order_update_id: int = 0
-    last_node_id: str = ""
-    last_node_sequence_id: int = 0
-    legs: list[_Leg] = field(default_factory=list)
-    driving: bool = False
-    x_m: float = 0.0
-    y_m: float = 0.0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _publish_lock: threading.Lock = field(default_factory=threading.Lock)
-    _leg_end_wall_s: float = 0.0
+    Args:
+        truck: identity and home node.
+        manufacturer: VDA 5050 manufacturer (topic level).
+        lane_map: the map; the truck starts on ``truck.home_node``.
+        time_scale: simulated seconds per wall-clock second.
+        stamper: header stamper for this truck's messages.
+        keepalive_s: MQTT keepalive, seconds (the broker drops a silent truck after 1.5x).
+        session_expiry_s: how long the broker keeps the session while the truck is away.
+    """
 
-    def __post_init__(self) -> None:
-        node = self.lane_map.node(self.truck.home_node)
-        self.last_node_id, self.x_m, self.y_m = node.node_id, node.x_m, node.y_m
+    def __init__(
+        self,
+        truck: Truck,
+        manufacturer: str,
+        lane_map: LaneMap,
+        time_scale: float,
+        stamper: HeaderStamper,
+        keepalive_s: int = 2,
+        session_expiry_s: int = 3600,
+    ) -> None:
+        self.truck = truck
+        self.manufacturer = manufacturer
+        self.lane_map = lane_map
+        self.time_scale = time_scale
+        self.stamper = stamper
+        self.keepalive_s = keepalive_s
+        self.session_expiry_s = session_expiry_s
+        node = lane_map.node(truck.home_node)
+        vehicle = lane_map.vehicle_class()
+        self.logic = TruckLogic(
+            truck.serial,
+            node.node_id,
+            node.x_m,
+            node.y_m,
+            lane_map.name,
+            vehicle.max_speed_kph / 3.6,
+        )
+        self.factsheet = factsheet_body(vehicle)
+        self.wall_origin_s = time.monotonic()
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.away = False  # after a DISCONNECT fault, until RECONNECT
+        self._scheduled: list[tuple[float, Fault]] = []
+        self._duplicate = False
+        self._out_of_order = False
+        self._states_sent = 0
+        self._held_state: str | None = None
+        self._online_payload = ""
+        self._stamp_lock = threading.Lock()  # paho's thread stamps connection messages
+        self._port = 0
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"truck-{self.truck.serial}",
+            client_id=f"truck-{truck.serial}",
             protocol=mqtt.MQTTv5,
         )
+        self.client.on_pre_connect = self._on_pre_connect
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.2, 5)
+        self.client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]
+
+    @property
+    def serial(self) -> str:
+        """The truck's VDA 5050 serialNumber."""
+        return self.truck.serial
 
     def _topic(self, name: str) -> str:
         return topic(self.manufacturer, self.truck.serial, name)
 
-    def _connection_msg(self, state: str) -> str:
-        return json.dumps(
-            self.stamper.stamp(
-                self.truck.serial, "connection", {"connectionState": state}, time.time()
-            )
-        )
+    def _stamped(self, name: str, body: dict[str, Any]) -> str:
+        with self._stamp_lock:
+            return json.dumps(self.stamper.stamp(self.truck.serial, name, body, time.time()))
+
+    # ------------------------------------------------------------------ connection
 
     def connect(self, port: int, password: str) -> None:
-        """Connect with a last will of CONNECTIONBROKEN."""
+        """Start connecting (and reconnecting) in paho's thread; returns at once."""
+        self._port = port
         self.client.username_pw_set(self.truck.serial, password)
-        self.client.will_set(
-            self._topic("connection"), self._connection_msg("CONNECTIONBROKEN"), qos=1, retain=True
+        self._start_connecting()
+
+    def _start_connecting(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        self.client.connect_async(
+            "127.0.0.1", self._port, self.keepalive_s, clean_start=False, properties=props
         )
-        self.client.connect_async("127.0.0.1", port, keepalive=5)
         self.client.loop_start()
 
-    def disconnect(self) -> None:
-        """Say OFFLINE and disconnect cleanly."""
-        info = self.client.publish(
-            self._topic("connection"), self._connection_msg("OFFLINE"), qos=1, retain=True
-        )
-        info.wait_for_publish(2)
-        self.client.disconnect()
-        self.client.loop_stop()
+    def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        # The will is stamped after the ONLINE that follows this connect, so a controller that
+        # drops older headerIds still takes CONNECTIONBROKEN after ONLINE.
+        self._online_payload = self._stamped("connection", {"connectionState": "ONLINE"})
+        will = self._stamped("connection", {"connectionState": "CONNECTIONBROKEN"})
+        client.will_set(self._topic("connection"), will, qos=1, retain=True)
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
@@ -108,142 +156,172 @@ class EmulatedTruck:
         if reason.is_failure:
             LOG.error("%s: broker refused connection: %s", self.truck.serial, reason)
             return
-        client.subscribe(self._topic("order"), qos=1)
-        client.subscribe(self._topic("instantActions"), qos=1)
-        client.publish(
-            self._topic("connection"), self._connection_msg("ONLINE"), qos=1, retain=True
-        )
-        self.publish_state()
+        client.subscribe([(self._topic("order"), 1), (self._topic("instantActions"), 1)])
+        self.inbox.put(("connected", self._online_payload))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not message.topic.endswith("/order"):
-            return
-        try:
-            order = decode_json(message.payload, f"order to {self.truck.serial}")
-        except ProtocolError as exc:
-            self._reject("validationError", str(exc))
-            return
-        problems = check_order(order)
-        if problems:
-            self._reject("validationError", "; ".join(problems))
-            return
-        with self._lock:
-            if order["orderId"] == self.order_id and order["orderUpdateId"] <= self.order_update_id:
-                return  # duplicate or outdated update: keep driving what we have
-            if self.legs:
-                self._reject("orderError", "OTHER_ORDER_ACTIVE", locked=True)
-                return
-            if order["nodes"][0]["nodeId"] != self.last_node_id:
-                self._reject(
-                    "noRouteError",
-                    f"START_NODE_OUT_OF_RANGE: truck is at "
-                    f"{self.last_node_id}, order starts at {order['nodes'][0]['nodeId']}",
-                    locked=True,
-                )
-                return
-            self.order_id, self.order_update_id = order["orderId"], order["orderUpdateId"]
-            self.errors = []
-            self.legs = [
-                _Leg(e, n)
-                for e, n in zip(order["edges"], order["nodes"][1:], strict=True)
-                if e["released"] and n["released"]
-            ]
-            self._leg_end_wall_s = 0.0
-        LOG.info(
-            "%s: order %s accepted (%d legs)", self.truck.serial, order["orderId"], len(self.legs)
-        )
-        self.publish_state()
+        self.inbox.put((message.topic.rsplit("/", 1)[-1], message.payload))
 
-    def _reject(self, error_type: str, text: str, locked: bool = False) -> None:
-        LOG.warning("%s: order rejected: %s", self.truck.serial, text)
-        self.errors = [
-            {
-                "errorType": error_type,
-                "errorLevel": "WARNING",
-                "errorDescription": text,
-                "errorReferences": [],
-            }
-        ]
-        if not locked:
-            self.publish_state()
+    def disconnect(self) -> None:
+        """Say OFFLINE and disconnect cleanly (the session stays on the broker)."""
+        if not self.away and self.client.is_connected():
+            info = self.client.publish(
+                self._topic("connection"),
+                self._stamped("connection", {"connectionState": "OFFLINE"}),
+                qos=1,
+                retain=True,
+            )
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                LOG.warning("%s: OFFLINE not confirmed", self.truck.serial)
+            self.client.disconnect()
+        self.client.loop_stop()
+
+    def _go_away(self) -> None:
+        """Drop the TCP connection without DISCONNECT: the broker publishes the last will."""
+        if self.away:
+            return
+        self.away = True
+        sock = self.client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: the broker knows
+                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        self.client.loop_stop()  # paho's thread sees the close and ends before reconnecting
+        LOG.info("%s: connection dropped (fault)", self.truck.serial)
+
+    def _come_back(self) -> None:
+        if not self.away:
+            return
+        self.away = False
+        self._start_connecting()
+        LOG.info("%s: reconnecting (fault over)", self.truck.serial)
+
+    # ------------------------------------------------------------------ faults and clock
+
+    def inject(self, fault: Fault) -> None:
+        """Inject a fault now (thread-safe: applied by the fleet loop's next tick)."""
+        self.inbox.put(("fault", fault))
+
+    def schedule(self, fault: Fault, at_s: float) -> None:
+        """Inject ``fault`` when the simulated clock reaches ``at_s`` seconds."""
+        self._scheduled.append((at_s, fault))
+        self._scheduled.sort(key=lambda item: item[0])
+
+    def sim_time(self, now_wall_s: float) -> float:
+        """Simulated seconds since this truck was created, at monotonic wall time ``now_wall_s``."""
+        return (now_wall_s - self.wall_origin_s) * self.time_scale
+
+    def _apply_fault(self, fault: Fault) -> None:
+        LOG.info("%s: fault %s %s", self.truck.serial, fault.kind.value, fault.value or "")
+        if fault.kind is FaultKind.DISCONNECT:
+            self._go_away()
+        elif fault.kind is FaultKind.RECONNECT:
+            self._come_back()
+        elif fault.kind is FaultKind.DUPLICATE:
+            self._duplicate = True
+        elif fault.kind is FaultKind.OUT_OF_ORDER:
+            self._out_of_order = True
+        elif fault.kind is FaultKind.RECOVER:
+            self._duplicate = self._out_of_order = False
+        if fault.kind not in TRANSPORT_FAULTS:
+            self.logic.inject(fault)
+
+    # ------------------------------------------------------------------ the loop's work
 
     def step(self, now_wall_s: float) -> bool:
-        """Advance the order; returns True when the state changed."""
-        with self._lock:
-            if not self.legs:
-                if self.driving:
-                    self.driving = False
-                    return True
-                return False
-            leg = self.legs[0]
-            if self._leg_end_wall_s == 0.0:
-                speed = float(leg.edge.get("maxSpeed") or 5.0)
-                length = float(leg.edge.get("length") or self._distance(leg))
-                self._leg_end_wall_s = now_wall_s + length / speed / self.time_scale
-                self.driving = True
-                return True
-            if now_wall_s < self._leg_end_wall_s:
-                return False
-            self.legs.pop(0)
-            self.last_node_id = leg.end["nodeId"]
-            self.last_node_sequence_id = leg.end["sequenceId"]
-            pos = leg.end.get("nodePosition") or {}
-            self.x_m, self.y_m = float(pos.get("x", self.x_m)), float(pos.get("y", self.y_m))
-            self._leg_end_wall_s = 0.0
-            self.driving = bool(self.legs)
-            return True
+        """Apply due faults and received messages, advance the order; True when state was sent.
 
-    def _distance(self, leg: _Leg) -> float:
-        pos = leg.end.get("nodePosition") or {}
-        return max(1.0, math.hypot(pos.get("x", 0.0) - self.x_m, pos.get("y", 0.0) - self.y_m))
+        Runs on the fleet loop's thread only.
+        """
+        now_s = self.sim_time(now_wall_s)
+        sent = self._advance(now_s)
+        while self._scheduled and self._scheduled[0][0] <= now_s:
+            self._apply_fault(self._scheduled.pop(0)[1])
+            self.publish_state()
+            sent = True
+        while True:
+            try:
+                kind, payload = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(kind, payload)
+            self.publish_state()
+            sent = True
+        return self._advance(now_s) or sent
+
+    def _advance(self, now_s: float) -> bool:
+        sent = False
+        while self.logic.advance(now_s):  # one state per event (node passed, stop, start)
+            self.publish_state()
+            sent = True
+        return sent
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "fault":
+            self._apply_fault(payload)
+        elif kind == "connected":
+            self.client.publish(self._topic("connection"), payload, qos=1, retain=True)
+            self.publish_factsheet()
+        elif kind == "order":
+            self._receive_order(payload)
+        elif kind == "instantActions":
+            try:
+                msg = decode_json(payload, f"instantActions to {self.truck.serial}")
+            except ProtocolError as exc:
+                self.logic.reject("validationError", f"VALIDATION_FAILURE: {exc}")
+                return
+            for extra in self.logic.receive_instant_actions(msg):
+                if extra == "factsheet":
+                    self.publish_factsheet()
+
+    def _receive_order(self, payload: bytes) -> None:
+        try:
+            order = decode_json(payload, f"order to {self.truck.serial}")
+        except ProtocolError as exc:
+            self.logic.reject("validationError", f"VALIDATION_FAILURE: {exc}")
+            LOG.warning("%s: order rejected: %s", self.truck.serial, exc)
+            return
+        outcome = self.logic.receive_order(order)
+        if outcome is OrderOutcome.REJECTED:
+            error = self.logic.state_body()["errors"][-1]
+            LOG.warning("%s: order rejected: %s", self.truck.serial, error["errorDescription"])
+        else:
+            LOG.info(
+                "%s: order %s/%s %s",
+                self.truck.serial,
+                order.get("orderId"),
+                order.get("orderUpdateId"),
+                outcome.value.lower(),
+            )
 
     def state_body(self) -> dict[str, Any]:
         """The body of a VDA 5050 v2.0 state message."""
-        with self._lock:
-            pending = [leg.end for leg in self.legs]
-            edges = [leg.edge for leg in self.legs]
-            return {
-                "orderId": self.order_id,
-                "orderUpdateId": self.order_update_id,
-                "lastNodeId": self.last_node_id,
-                "lastNodeSequenceId": self.last_node_sequence_id,
-                "nodeStates": [
-                    {
-                        "nodeId": n["nodeId"],
-                        "sequenceId": n["sequenceId"],
-                        "released": n["released"],
-                    }
-                    for n in pending
-                ],
-                "edgeStates": [
-                    {
-                        "edgeId": e["edgeId"],
-                        "sequenceId": e["sequenceId"],
-                        "released": e["released"],
-                    }
-                    for e in edges
-                ],
-                "driving": self.driving,
-                "actionStates": [],
-                "batteryState": {"batteryCharge": 100.0, "charging": False},
-                "operatingMode": "AUTOMATIC",
-                "errors": list(self.errors),
-                "safetyState": {"eStop": "NONE", "fieldViolation": False},
-                "agvPosition": {
-                    "x": self.x_m,
-                    "y": self.y_m,
-                    "theta": 0.0,
-                    "mapId": self.lane_map.name,
-                    "positionInitialized": True,
-                },
-            }
+        return self.logic.state_body()
 
     def publish_state(self) -> None:
-        """Publish the current state (QoS 0, as VDA 5050 asks)."""
-        body = self.state_body()
-        with self._publish_lock:  # called from paho's thread and the drive loop
-            msg = self.stamper.stamp(self.truck.serial, "state", body, time.time())
-            self.client.publish(self._topic("state"), json.dumps(msg), qos=0)
+        """Publish the current state (QoS 0, as VDA 5050 asks), unless the truck is away."""
+        if self.away:
+            return
+        payload = self._stamped("state", self.logic.state_body())
+        self._states_sent += 1
+        held_back = self._out_of_order and self._states_sent % OUT_OF_ORDER_EVERY == 0
+        if held_back and self._held_state is None:
+            self._held_state = payload  # sent after the next, newer one
+            return
+        payloads = [payload]
+        if self._held_state is not None:
+            payloads.append(self._held_state)
+            self._held_state = None
+        for item in payloads:
+            for _ in range(2 if self._duplicate else 1):
+                self.client.publish(self._topic("state"), item, qos=0)
+
+    def publish_factsheet(self) -> None:
+        """Publish the retained factsheet."""
+        if not self.away:
+            payload = self._stamped("factsheet", self.factsheet)
+            self.client.publish(self._topic("factsheet"), payload, qos=0, retain=True)
 
 
 def run_fleet(
@@ -252,15 +330,59 @@ def run_fleet(
     state_period_s: float = 1.0,
     tick_s: float = 0.02,
 ) -> None:
-    """Drive every truck until ``stop`` is set."""
-    last_report = {t.truck.serial: 0.0 for t in trucks}
+    """Drive every truck until ``stop`` is set; each reports state at least every period."""
+    last_report = {t.truck.serial: -state_period_s for t in trucks}
     while not stop.is_set():
         now = time.monotonic()
         for truck in trucks:
-            if truck.step(now) or now - last_report[truck.truck.serial] >= state_period_s:
+            if truck.step(now):
+                last_report[truck.truck.serial] = now
+            elif now - last_report[truck.truck.serial] >= state_period_s:
                 truck.publish_state()
                 last_report[truck.truck.serial] = now
         stop.wait(tick_s)
+
+
+class FleetLoop:
+    """:func:`run_fleet` in a background thread: ``with FleetLoop(trucks): ...``."""
+
+    def __init__(self, trucks: list[EmulatedTruck], tick_s: float = 0.02) -> None:
+        self.trucks = trucks
+        self.tick_s = tick_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FleetLoop:
+        """Start the loop thread."""
+        self._thread = threading.Thread(
+            target=run_fleet,
+            args=(self.trucks, self._stop),
+            kwargs={"tick_s": self.tick_s},
+            name="truck-fleet",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the loop thread and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> FleetLoop:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _fault_arg(text: str) -> FaultSpec:
+    try:
+        return parse_fault_spec(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,13 +398,27 @@ def main(argv: list[str] | None = None) -> int:
         "--time-scale", type=float, default=50.0, help="simulated seconds per wall-clock second"
     )
     parser.add_argument("--only", nargs="*", default=None, help="serials to emulate (default all)")
+    parser.add_argument(
+        "--fault",
+        type=_fault_arg,
+        action="append",
+        default=[],
+        metavar="SERIAL:KIND[:VALUE][@SIM_SECONDS]",
+        help="inject a fault (repeatable); kinds: " + ", ".join(k.value for k in FaultKind),
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s trucks %(message)s")
     lane_map = load_map(args.map)
     fleet = load_fleet(args.fleet, lane_map)
     passwords = dict(
-        line.split(":", 1) for line in args.credentials.read_text().splitlines() if ":" in line
+        line.strip().split(":", 1)
+        for line in args.credentials.read_text().splitlines()
+        if ":" in line
     )
+    known = {t.serial for t in fleet.trucks}
+    for serial in [*(args.only or []), *(f.serial for f in args.fault)]:
+        if serial not in known:
+            parser.error(f"truck {serial!r} is not in {args.fleet}")
     trucks = [
         EmulatedTruck(
             t, fleet.manufacturer, lane_map, args.time_scale, HeaderStamper(fleet.manufacturer)
@@ -290,8 +426,15 @@ def main(argv: list[str] | None = None) -> int:
         for t in fleet.trucks
         if args.only is None or t.serial in args.only
     ]
+    missing = [t.serial for t in trucks if t.serial not in passwords]
+    if missing:
+        parser.error(f"{args.credentials} has no password for {', '.join(missing)}")
+    for spec in args.fault:
+        for truck in trucks:
+            if truck.serial == spec.serial:
+                truck.schedule(spec.fault, spec.at_s)
     for truck in trucks:
-        truck.connect(args.port, passwords[truck.truck.serial])
+        truck.connect(args.port, passwords[truck.serial])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -23,6 +23,7 @@ setup(
             "corridor = corridor_nodes.cli:main",
             "corridor-dispatcher = corridor_nodes.dispatcher_node:main",
             "corridor-checkpoint-bridge = corridor_nodes.checkpoint_bridge_node:main",
+            "corridor-vehicle-bridge = corridor_nodes.vehicle_bridge_node:main",
         ]
     },
 )

@@ -162,20 +162,10 @@ class Dispatcher:
 
     def on_manifest(self, manifest: ManifestRecord) -> list[Command]:
         """Store a manifest posted by the checkpoint; rejects invalid ones."""
-        check = iso6346.validate(manifest.container_number)
-        if not check.valid:
-            fix = iso6346.propose_correction(manifest.container_number)
-            hint = f"; did the reader mean {fix}?" if fix else ""
-            return [
-                Problem(f"manifest {manifest.declaration_number!r} rejected: {check.reason}{hint}")
-            ]
-        try:
-            plate = parse_plate(manifest.plate).normalized
-        except IdentityError as exc:
-            return [Problem(f"manifest {manifest.declaration_number!r} rejected: {exc}")]
-        self._manifests[check.number] = replace(
-            manifest, container_number=check.number, plate=plate
-        )
+        record, problem = accept_manifest(manifest)
+        if record is None:
+            return [Problem(problem)]
+        self._manifests[record.container_number] = record
         return self._evaluate_waiting()
 
     def on_plate_read(self, observation: PlateObservation) -> list[Command]:
@@ -255,25 +245,7 @@ class Dispatcher:
 
     # --- internals -----------------------------------------------------------------------
     def _check_run(self, run: ContainerRun) -> str:
-        if not run.run_id.strip():
-            return "run_id is empty"
-        if run.run_id in self._runs:
-            return f"run_id {run.run_id!r} already exists"
-        check = iso6346.validate(run.container_number)
-        if not check.valid:
-            return check.reason
-        for role, node_id in (("origin", run.origin), ("destination", run.destination)):
-            if not self.lane_map.has_node(node_id):
-                return f"{role} {node_id!r} is not a node of map {self.lane_map.name!r}"
-            if self.lane_map.node(node_id).kind is not NodeKind.YARD:
-                return f"{role} {node_id!r} is not a yard"
-        if run.origin == run.destination:
-            return "origin and destination are the same yard"
-        try:
-            self.lane_map.route(run.origin, run.destination)
-        except NoRoute as exc:
-            return str(exc)
-        return ""
+        return check_run(self.lane_map, run, set(self._runs))
 
     def _set(self, entry: _Run, state: RunState, **changes: Any) -> RunChanged:
         entry.view = replace(entry.view, state=state, **changes)
@@ -346,3 +318,40 @@ class Dispatcher:
             SendOrder(truck.serial, order),
             self._set(entry, RunState.DISPATCHED, order_id=order_id),
         ]
+
+
+def check_run(lane_map: LaneMap, run: ContainerRun, known_ids: set[str]) -> str:
+    """Why ``run`` cannot be accepted on ``lane_map`` ("" when it can)."""
+    if not run.run_id.strip():
+        return "run_id is empty"
+    if run.run_id in known_ids:
+        return f"run_id {run.run_id!r} already exists"
+    check = iso6346.validate(run.container_number)
+    if not check.valid:
+        return check.reason
+    for role, node_id in (("origin", run.origin), ("destination", run.destination)):
+        if not lane_map.has_node(node_id):
+            return f"{role} {node_id!r} is not a node of map {lane_map.name!r}"
+        if lane_map.node(node_id).kind is not NodeKind.YARD:
+            return f"{role} {node_id!r} is not a yard"
+    if run.origin == run.destination:
+        return "origin and destination are the same yard"
+    try:
+        lane_map.route(run.origin, run.destination)
+    except NoRoute as exc:
+        return str(exc)
+    return ""
+
+
+def accept_manifest(manifest: ManifestRecord) -> tuple[ManifestRecord | None, str]:
+    """The manifest with its container number and plate normalised, or (None, why not)."""
+    check = iso6346.validate(manifest.container_number)
+    if not check.valid:
+        fix = iso6346.propose_correction(manifest.container_number)
+        hint = f"; did the reader mean {fix}?" if fix else ""
+        return None, f"manifest {manifest.declaration_number!r} rejected: {check.reason}{hint}"
+    try:
+        plate = parse_plate(manifest.plate).normalized
+    except IdentityError as exc:
+        return None, f"manifest {manifest.declaration_number!r} rejected: {exc}"
+    return replace(manifest, container_number=check.number, plate=plate), ""

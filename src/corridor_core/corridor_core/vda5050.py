@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,21 +85,27 @@ def build_order(
     order_update_id: int,
     start_node: str,
     released_legs: int | None = None,
+    first_sequence_id: int = 0,
+    node_actions: Mapping[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The body of an order (no header) that drives ``legs`` from ``start_node``.
 
-    Nodes take even sequenceIds and edges odd ones. The first ``released_legs`` legs and their
-    nodes form the released base; the rest is the horizon. None releases the whole route.
+    Nodes take even sequenceIds and edges odd ones, counting from ``first_sequence_id`` (an
+    order update starts at its stitching node's sequenceId). The first ``released_legs`` legs
+    and their nodes form the released base; the rest is the horizon. None releases the whole
+    route. ``node_actions`` maps a node's position in this body (0 = start) to its actions.
     """
     released_count = len(legs) if released_legs is None else released_legs
-    nodes = [_order_node(lane_map, start_node, 0, True)]
+    actions = node_actions or {}
+    seq0 = first_sequence_id
+    nodes = [_order_node(lane_map, start_node, seq0, True, actions.get(0, []))]
     edges = []
     for i, leg in enumerate(legs):
         released = i < released_count
         edges.append(
             {
                 "edgeId": f"{leg.segment.segment_id}:{leg.start_node}>{leg.end_node}",
-                "sequenceId": 2 * i + 1,
+                "sequenceId": seq0 + 2 * i + 1,
                 "released": released,
                 "startNodeId": leg.start_node,
                 "endNodeId": leg.end_node,
@@ -108,7 +114,9 @@ def build_order(
                 "actions": [],
             }
         )
-        nodes.append(_order_node(lane_map, leg.end_node, 2 * i + 2, released))
+        nodes.append(
+            _order_node(lane_map, leg.end_node, seq0 + 2 * i + 2, released, actions.get(i + 1, []))
+        )
     return {
         "orderId": order_id,
         "orderUpdateId": order_update_id,
@@ -118,7 +126,11 @@ def build_order(
 
 
 def _order_node(
-    lane_map: LaneMap, node_id: str, sequence_id: int, released: bool
+    lane_map: LaneMap,
+    node_id: str,
+    sequence_id: int,
+    released: bool,
+    actions: list[dict[str, Any]],
 ) -> dict[str, Any]:
     node = lane_map.node(node_id)
     return {
@@ -126,7 +138,7 @@ def _order_node(
         "sequenceId": sequence_id,
         "released": released,
         "nodePosition": {"x": node.x_m, "y": node.y_m, "mapId": lane_map.name},
-        "actions": [],
+        "actions": list(actions),
     }
 
 
@@ -192,6 +204,9 @@ def check_order(msg: dict[str, Any]) -> list[str]:
         return ["an order needs at least one node"]
     if len(edges) != len(nodes) - 1:
         problems.append("an order needs exactly one edge fewer than nodes")
+    # An update starts at its stitching node, whose sequenceId is that of the last base node.
+    first = nodes[0].get("sequenceId") if isinstance(nodes[0], dict) else 0
+    seq0 = first if isinstance(first, int) and first >= 0 and first % 2 == 0 else 0
     seen_unreleased = False
     for i, node in enumerate(nodes):
         where = f"nodes[{i}]"
@@ -199,8 +214,8 @@ def check_order(msg: dict[str, Any]) -> list[str]:
             problems.append(f"{where} must be an object")
             continue
         problems += _check_fields(node, NODE_FIELDS, where)
-        if node.get("sequenceId") != 2 * i:
-            problems.append(f"{where}.sequenceId must be {2 * i}")
+        if node.get("sequenceId") != seq0 + 2 * i:
+            problems.append(f"{where}.sequenceId must be {seq0 + 2 * i}")
         if node.get("released") is False:
             seen_unreleased = True
         elif seen_unreleased:
@@ -211,8 +226,8 @@ def check_order(msg: dict[str, Any]) -> list[str]:
             problems.append(f"{where} must be an object")
             continue
         problems += _check_fields(edge, EDGE_FIELDS, where)
-        if edge.get("sequenceId") != 2 * i + 1:
-            problems.append(f"{where}.sequenceId must be {2 * i + 1}")
+        if edge.get("sequenceId") != seq0 + 2 * i + 1:
+            problems.append(f"{where}.sequenceId must be {seq0 + 2 * i + 1}")
         if i + 1 < len(nodes) and isinstance(nodes[i], dict) and isinstance(nodes[i + 1], dict):
             if edge.get("startNodeId") != nodes[i].get("nodeId"):
                 problems.append(f"{where}.startNodeId must be {nodes[i].get('nodeId')!r}")
@@ -243,6 +258,9 @@ class StateReport:
     y_m: float
     operating_mode: str
     errors: tuple[str, ...]
+    action_states: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus)
+    error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel)
+    paused: bool = False
 
 
 def decode_json(payload: bytes, what: str) -> dict[str, Any]:
@@ -279,12 +297,12 @@ def parse_state(payload: bytes, what: str = "state") -> StateReport:
         raise ProtocolError(f"{what}: {problems[0]}")
     node_states = _require(msg, "nodeStates", list, what)
     _require(msg, "edgeStates", list, what)
-    _require(msg, "actionStates", list, what)
     battery = _require(msg, "batteryState", dict, what)
     charge = battery.get("batteryCharge")
     if not isinstance(charge, int | float) or isinstance(charge, bool) or not math.isfinite(charge):
         raise ProtocolError(f"{what}: field batteryState.batteryCharge must be a number")
     errors = _require(msg, "errors", list, what)
+    actions = _require(msg, "actionStates", list, what)
     position = msg.get("agvPosition") or {}
     if not isinstance(position, dict):
         raise ProtocolError(f"{what}: field agvPosition must be an object")
@@ -312,6 +330,17 @@ def parse_state(payload: bytes, what: str = "state") -> StateReport:
             for e in errors
             if isinstance(e, dict)
         ),
+        action_states=tuple(
+            (str(a.get("actionId", "")), str(a.get("actionStatus", "")))
+            for a in actions
+            if isinstance(a, dict)
+        ),
+        error_levels=tuple(
+            (str(e.get("errorType", "")), str(e.get("errorLevel", "")))
+            for e in errors
+            if isinstance(e, dict)
+        ),
+        paused=msg.get("paused") is True,
     )
 
 

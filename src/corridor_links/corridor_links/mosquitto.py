@@ -3,6 +3,11 @@
 No anonymous access. Each truck's account may publish only its own ``state``, ``connection``,
 ``visualization`` and ``factsheet`` and read only its own ``order`` and ``instantActions``
 (user name = VDA 5050 serial number); the controller's account reads and writes all of ``uagv/``.
+
+Persistent MQTT sessions and their queued QoS 1 messages survive a broker restart: persistence is
+on and the in-memory database is saved every ``autosave_interval_s`` and on shutdown (SIGTERM).
+With ``tls=True`` the listener speaks only TLS (>= 1.2) with certificates from a private CA
+(:mod:`corridor_links.tls`); passwords and the ACL still apply. See docs/broker.md.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corridor_core.errors import CorridorError
+from corridor_links.tls import CertPair, TlsFiles, make_tls_files
 
 CONTROLLER_USER = "corridor-controller"
 
@@ -81,10 +88,20 @@ class Mosquitto:
     """A mosquitto process configured in ``run_dir``.
 
     Attributes:
-        run_dir: folder for the config, password, ACL, persistence and log files.
+        run_dir: folder for the config, password, ACL, persistence and log files, and (with
+            ``tls``) the certificates under ``run_dir/tls``.
         manufacturer: VDA 5050 manufacturer of the fleet.
         truck_serials: one account per truck.
-        port: TCP port on 127.0.0.1; 0 picks a free one at start.
+        port: TCP port on 127.0.0.1; 0 picks a free one at start. Kept across restarts.
+        passwords: user -> password; missing ones are generated at start, then kept.
+        tls: listen with TLS only (no plain MQTT on ``port``); clients trust :attr:`ca_path`.
+        require_client_certs: with ``tls``, also require a client certificate signed by the CA
+            (one is made per account, see :meth:`client_cert`); passwords are still required.
+        autosave_interval_s: seconds between saves of the persistence database, so that a
+            crash (SIGKILL) loses about that much at most; 0 saves only at shutdown. A SIGTERM
+            always saves.
+        max_queued_messages: QoS 1/2 messages queued per offline persistent session; once
+            full, mosquitto drops further messages for that session (and logs it).
     """
 
     run_dir: Path
@@ -92,8 +109,13 @@ class Mosquitto:
     truck_serials: list[str]
     port: int = 0
     passwords: dict[str, str] = field(default_factory=dict)
+    tls: bool = False
+    require_client_certs: bool = False
+    autosave_interval_s: int = 1
+    max_queued_messages: int = 1000
     _proc: subprocess.Popen[bytes] | None = None
     _broker_dir: Path | None = None
+    _tls_files: TlsFiles | None = field(default=None, init=False, repr=False)
 
     @property
     def broker_dir(self) -> Path:
@@ -111,6 +133,54 @@ class Mosquitto:
             else:
                 self._broker_dir = self.run_dir
         return self._broker_dir
+
+    @property
+    def ca_path(self) -> Path | None:
+        """The CA certificate clients must trust; None unless ``tls`` (made at first start)."""
+        return self._tls_files.ca_cert if self._tls_files is not None else None
+
+    def client_cert(self, user: str) -> CertPair:
+        """The client certificate and key of ``user`` (needs ``require_client_certs``, started).
+
+        Raises:
+            BrokerError: no such certificate.
+        """
+        if self._tls_files is None or user not in self._tls_files.clients:
+            raise BrokerError(
+                f"no client certificate for {user!r}: start the broker with tls=True and "
+                "require_client_certs=True first"
+            )
+        return self._tls_files.clients[user]
+
+    def _tls_config(self, home: Path) -> tuple[list[str], list[Path]]:
+        """Config lines of the TLS listener and the broker-side files to hand over."""
+        if not self.tls:
+            return [], []
+        if self._tls_files is None:
+            # Made once and kept, so that a restart keeps the certificates clients trust.
+            users = [CONTROLLER_USER, *self.truck_serials] if self.require_client_certs else []
+            self._tls_files = make_tls_files(self.run_dir / "tls", users)
+        files = self._tls_files
+        wanted = [files.ca_cert, files.server.cert, files.server.key]
+        handed: list[Path] = []
+        if home != self.run_dir:
+            # The broker's user cannot read run_dir: give it its own copies (no CA key).
+            folder = home / "tls"
+            folder.mkdir(exist_ok=True)
+            copies = [folder / p.name for p in wanted]
+            for src, dst in zip(wanted, copies, strict=True):
+                shutil.copyfile(src, dst)
+            wanted, handed = copies, [*copies, folder]
+        ca, cert, key = wanted
+        lines = [
+            f"cafile {ca}",
+            f"certfile {cert}",
+            f"keyfile {key}",
+            "tls_version tlsv1.2",  # the minimum; TLS 1.3 is accepted too
+            f"require_certificate {'true' if self.require_client_certs else 'false'}",
+            "use_identity_as_username false",  # the password stays the identity
+        ]
+        return lines, handed
 
     def write_config(self) -> Path:
         """Write config, password file and ACL; returns the config path."""
@@ -130,16 +200,24 @@ class Mosquitto:
         acl.write_text(acl_text(self.manufacturer, self.truck_serials))
         data = home / "mosquitto-data"
         data.mkdir(exist_ok=True)
+        tls_lines, tls_paths = self._tls_config(home)
         conf = home / "mosquitto.conf"
         conf.write_text(
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
+                    *tls_lines,
                     "allow_anonymous false",
                     f"password_file {passwd}",
                     f"acl_file {acl}",
                     "persistence true",
                     f"persistence_location {data}/",
+                    f"autosave_interval {self.autosave_interval_s}",
+                    # Sessions: queue QoS 1/2 for offline persistent clients, not QoS 0
+                    # (state is QoS 0 and stale by the time a client returns).
+                    f"max_queued_messages {self.max_queued_messages}",
+                    "queue_qos0_messages false",
+                    "max_inflight_messages 20",
                     "log_dest stderr",
                     "log_type error",
                     "log_type warning",
@@ -148,7 +226,7 @@ class Mosquitto:
                 ]
             )
         )
-        self._give_to_broker_user([passwd, acl, data, conf, home])
+        self._give_to_broker_user([passwd, acl, data, *tls_paths, conf, home])
         return conf
 
     @staticmethod
@@ -162,24 +240,70 @@ class Mosquitto:
             path.chmod(0o700 if path.is_dir() else 0o600)
 
     def start(self, timeout_s: float = 10.0) -> int:
-        """Start the broker and wait until it accepts connections. Returns the port."""
+        """Start the broker and wait until it accepts connections. Returns the port.
+
+        With ``tls``, "accepts" means a TLS handshake against :attr:`ca_path` succeeds.
+
+        Raises:
+            BrokerError: already running, or not listening within ``timeout_s`` (the broker
+                exited or the port is taken; ``run_dir/mosquitto.log`` says why).
+        """
+        if self.running:
+            raise BrokerError(f"mosquitto is already running on 127.0.0.1:{self.port}")
         conf = self.write_config()
-        log = (self.run_dir / "mosquitto.log").open("ab")
-        self._proc = subprocess.Popen(
-            [_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log
-        )
-        if not wait_for_port("127.0.0.1", self.port, timeout_s):
-            self.stop()
-            raise BrokerError(
-                f"mosquitto did not listen on 127.0.0.1:{self.port}; "
-                f"see {self.run_dir / 'mosquitto.log'}"
+        with (self.run_dir / "mosquitto.log").open("ab") as log:
+            self._proc = subprocess.Popen(
+                [_binary("mosquitto"), "-c", str(conf)], stdout=log, stderr=log
             )
+        deadline = time.monotonic() + timeout_s
+        while not self._accepts():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(
+                    f"mosquitto did not listen on 127.0.0.1:{self.port}; "
+                    f"see {self.run_dir / 'mosquitto.log'}"
+                )
         return self.port
 
+    def _accepts(self) -> bool:
+        """One probe: TCP connect, and with ``tls`` a full handshake against :attr:`ca_path`.
+
+        The handshake also proves the broker loaded its certificate (and keeps the log free of
+        "unexpected eof" errors that a bare TCP probe of a TLS port causes).
+        """
+        if self.ca_path is None:
+            return wait_for_port("127.0.0.1", self.port, 0.2)
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        if self.require_client_certs:
+            pair = self.client_cert(CONTROLLER_USER)
+            context.load_cert_chain(str(pair.cert), str(pair.key))
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.unwrap()  # close_notify: a clean TLS close
+                return True
+        except OSError:  # ssl.SSLError is an OSError
+            time.sleep(0.05)
+            return False
+
     def restart(self, timeout_s: float = 10.0) -> None:
-        """Stop and start the broker on the same port with the same accounts."""
+        """Stop (SIGTERM, which saves the database) and start again.
+
+        Keeps the port, the passwords, the TLS certificates and the persistence database, so
+        persistent sessions, their queued QoS 1 messages and retained messages survive.
+        """
         self.stop()
         self.start(timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would: changes since the last autosave are lost."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._proc = None
 
     def stop(self) -> None:
         """Terminate the broker (SIGTERM, then SIGKILL after 5 s)."""

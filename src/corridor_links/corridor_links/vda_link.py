@@ -13,14 +13,18 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from corridor_core.errors import ProtocolError
 from corridor_core.vda5050 import HeaderStamper, StateReport, parse_connection, parse_state
 from corridor_core.vda5050 import parse_topic as parse_vda_topic
 from corridor_core.vda5050 import topic as vda_topic
+from corridor_links.tls import CertPair, configure_client_tls
 
 LOG = logging.getLogger(__name__)
 
@@ -73,7 +77,27 @@ def decode(mqtt_topic: str, payload: bytes) -> Inbound:
 
 
 class VdaLink:
-    """One MQTT connection of the controller to the broker."""
+    """One MQTT 5 connection of the controller to the broker, with a persistent session.
+
+    The session (fixed ``client_id``, ``clean_start=False``, session expiry
+    ``session_expiry_s``) keeps the controller's QoS 1 subscriptions and queues QoS 1 messages
+    for it while it is away, across broker restarts; paho resends unacknowledged QoS 1 orders
+    after a reconnect. Two links with the same ``client_id`` take the session from each other.
+
+    Args:
+        host: broker host.
+        port: broker port (TLS port if ``tls_ca`` is given).
+        username: the controller's account.
+        password: its password.
+        manufacturer: VDA 5050 manufacturer of the fleet (topic level).
+        client_id: MQTT client id; fixed so that the session can be resumed.
+        tls_ca: CA certificate that signed the broker's; None for plain MQTT.
+        tls_client_cert: certificate and key for a broker that requires client certificates.
+        session_expiry_s: how long the broker keeps the session after a disconnect.
+
+    Raises:
+        TlsError: a TLS file is missing or unusable.
+    """
 
     def __init__(
         self,
@@ -83,6 +107,10 @@ class VdaLink:
         password: str,
         manufacturer: str,
         client_id: str = "corridor-controller",
+        *,
+        tls_ca: Path | None = None,
+        tls_client_cert: CertPair | None = None,
+        session_expiry_s: int = 3600,
     ) -> None:
         self.manufacturer = manufacturer
         self.inbox: queue.Queue[Inbound] = queue.Queue()
@@ -94,6 +122,10 @@ class VdaLink:
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
         self.client.username_pw_set(username, password)
+        if tls_ca is not None:
+            configure_client_tls(self.client, tls_ca, tls_client_cert)
+        self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        self._connect_properties.SessionExpiryInterval = session_expiry_s
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -101,7 +133,13 @@ class VdaLink:
 
     def start(self) -> None:
         """Connect in the background; reconnects by itself."""
-        self.client.connect_async(self._host, self._port, keepalive=10)
+        self.client.connect_async(
+            self._host,
+            self._port,
+            keepalive=10,
+            clean_start=False,
+            properties=self._connect_properties,
+        )
         self.client.loop_start()
 
     def stop(self) -> None:
@@ -114,6 +152,14 @@ class VdaLink:
         with self._lock:
             msg = self.stamper.stamp(serial, "order", body, time.time())
         self.client.publish(vda_topic(self.manufacturer, serial, "order"), json.dumps(msg), qos=1)
+        return msg
+
+    def send_instant_actions(self, serial: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        """Stamp and publish an ``instantActions`` message (QoS 1). Returns the message sent."""
+        with self._lock:
+            msg = self.stamper.stamp(serial, "instantActions", {"actions": actions}, time.time())
+        topic = vda_topic(self.manufacturer, serial, "instantActions")
+        self.client.publish(topic, json.dumps(msg), qos=1)
         return msg
 
     def _on_connect(

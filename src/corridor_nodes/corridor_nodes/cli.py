@@ -1,8 +1,11 @@
 """The ``corridor`` command line.
 
 ``corridor capacity MAP``   print each element's capacity and the binding bound.
-``corridor run``   start the whole stack as separate processes, carry the skeleton scenario's
-                   containers across, print the timeline and a summary, shut down, exit 0
+``corridor run``   start the whole stack as separate processes (broker, checkpoint, vehicle bridge
+                   with the planner, emulated fleet), run the reference scenario's workload for
+                   ``--minutes`` simulated minutes at an accelerated clock, print the timeline
+                   and throughput, shut down. ``--record DIR`` writes every MQTT message to
+                   ``DIR/mqtt.jsonl``. ``--skeleton`` runs the four-run walking skeleton instead
                    (``--keep-running`` leaves the stack up for exploration until Ctrl-C).
 """
 
@@ -27,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``corridor``."""
     parser = argparse.ArgumentParser(prog="corridor", description="Corridor border-lane controller")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the corridor stack end to end (walking skeleton)")
+    run = sub.add_parser("run", help="run the corridor stack end to end (the loop)")
     run.add_argument(
         "--map",
         type=Path,
@@ -37,8 +40,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--fleet",
         type=Path,
-        default=_default("config/fleet.yaml"),
-        help="fleet YAML (default: %(default)s)",
+        default=None,
+        help="fleet YAML (default: config/fleet-reference.yaml, the skeleton: config/fleet.yaml)",
+    )
+    run.add_argument(
+        "--skeleton", action="store_true", help="run the four-run walking skeleton instead"
+    )
+    run.add_argument(
+        "--minutes", type=float, default=60.0, help="simulated minutes (default: %(default)s)"
+    )
+    run.add_argument(
+        "--preset",
+        default="nominal",
+        help="workload preset: nominal, stress or design (default: %(default)s)",
+    )
+    run.add_argument("--seed", type=int, default=1, help="workload seed (default: %(default)s)")
+    run.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every message seen on the broker to DIR/mqtt.jsonl",
+    )
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="emulated-truck fault SERIAL:KIND[:VALUE][@SIM_SECONDS], repeatable "
+        "(kinds: disconnect, stall, slow, breakdown, reject, duplicate, out_of_order)",
     )
     run.add_argument(
         "--time-scale",
@@ -79,8 +109,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from corridor_nodes.stack import Stack
 
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="corridor-run-"))
+    fleet = args.fleet or _default(
+        "config/fleet.yaml" if args.skeleton else "config/fleet-reference.yaml"
+    )
     try:
-        stack = Stack(args.map, args.fleet, run_dir.resolve(), args.time_scale)
+        stack = Stack(
+            args.map,
+            fleet,
+            run_dir.resolve(),
+            args.time_scale,
+            controller_node="dispatcher" if args.skeleton else "vehicle_bridge",
+            truck_args=[a for spec in args.fault for a in ("--fault", spec)],
+        )
     except CorridorError as exc:
         print(f"corridor run: {exc}", file=sys.stderr)
         return 2
@@ -95,8 +135,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  broker 127.0.0.1:{stack.broker.port} (mosquitto, passwords + ACL), "
         f"checkpoint {stack.opcua_url}, ROS_DOMAIN_ID {stack.domain_id}"
     )
+    recorder = None
+    if args.record is not None:
+        from corridor_links.mosquitto import CONTROLLER_USER
+        from corridor_links.recorder import MqttRecorder
+
+        args.record.mkdir(parents=True, exist_ok=True)
+        recorder = MqttRecorder(
+            "127.0.0.1",
+            stack.broker.port,
+            CONTROLLER_USER,
+            stack.broker.passwords[CONTROLLER_USER],
+            args.record / "mqtt.jsonl",
+        )
+        recorder.start()
+        print(f"  recording every MQTT message to {args.record / 'mqtt.jsonl'}")
     print("  timeline (wall clock since start, simulated time at the trucks' clock):")
     rclpy.init(args=[])
+    if not args.skeleton:
+        try:
+            return _run_loop(args, stack)
+        finally:
+            if recorder is not None:
+                recorder.stop()
+                print(f"  recorded {recorder.count} MQTT messages")
     timeline = Timeline(time.monotonic(), args.time_scale)
     driver = ScenarioDriver(stack, skeleton_runs(), timeline)
     ok = False
@@ -123,6 +185,50 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     finally:
         driver.destroy_node()
+        rclpy.try_shutdown()
+        codes = stack.stop()
+        print(
+            "  shut down: "
+            + ", ".join(f"{n} exit {c}" for n, c in codes.items())
+            + ", broker stopped"
+        )
+    return 0 if ok else 1
+
+
+def _run_loop(args: argparse.Namespace, stack: object) -> int:
+    """The loop: workload through the real stack; prints the timeline and throughput."""
+    import rclpy
+
+    from corridor_nodes.loop import LoopDriver, workload
+    from corridor_nodes.scenario import Timeline
+    from corridor_nodes.stack import Stack
+
+    assert isinstance(stack, Stack) and stack.supervisor is not None
+    driver = None
+    ok = False
+    try:
+        schedule = workload(stack, args.preset, args.minutes, args.seed)
+        driver = LoopDriver(stack, Timeline(time.monotonic(), args.time_scale), schedule)
+        driver.wait_for_checkpoint(30)
+        driver.wait_trucks_online(60)
+        driver.timeline.t0 = time.monotonic()
+        driver.restart_clock()
+        print(f"  {len(schedule)} runs arrive over {args.minutes:g} simulated minutes")
+        driver.run_for(args.minutes)
+        print("\n" + "\n".join(driver.summary(args.minutes)) + "\n")
+        ok = True
+    except KeyboardInterrupt:
+        print("interrupted")
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"corridor run: {exc}", file=sys.stderr)
+        for name in stack.supervisor.dead():
+            print(
+                f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
+                file=sys.stderr,
+            )
+    finally:
+        if driver is not None:
+            driver.destroy_node()
         rclpy.try_shutdown()
         codes = stack.stop()
         print(

@@ -63,3 +63,48 @@ class BridgeParams:
             "drain_period_s": 0.02,
         }
         return cls(**_declare(node, p, "opcua_password"))
+
+
+@dataclass(frozen=True)
+class VehicleBridgeParams:
+    """Parameters of ``corridor_vehicle_bridge``.
+
+    ``time_scale``: controller-clock seconds per wall-clock second (1 in service; the emulated
+    fleet runs faster). The ``*_s`` link timings are in controller-clock seconds.
+    """
+
+    map_path: str
+    fleet_path: str
+    mqtt_host: str
+    mqtt_port: int
+    mqtt_user: str
+    mqtt_password: str
+    mqtt_tls_ca: str
+    time_scale: float
+    tick_period_s: float
+    controller: str
+    resend_after_s: float
+    release_lead_s: float
+    silent_after_s: float
+    late_tolerance_s: float
+
+    @classmethod
+    def declare(cls, node: Node) -> VehicleBridgeParams:
+        """Declare the parameters on ``node`` and read them."""
+        p = {
+            "map_path": "maps/tan-thanh-puzhai-2027.yaml",
+            "fleet_path": "config/fleet.yaml",
+            "mqtt_host": "127.0.0.1",
+            "mqtt_port": 1883,
+            "mqtt_user": "corridor-controller",
+            "mqtt_password_file": "",
+            "mqtt_tls_ca": "",
+            "time_scale": 1.0,
+            "tick_period_s": 0.05,
+            "controller": "corridor",
+            "resend_after_s": 30.0,
+            "release_lead_s": 5.0,
+            "silent_after_s": 60.0,
+            "late_tolerance_s": 10.0,
+        }
+        return cls(**_declare(node, p, "mqtt_password"))

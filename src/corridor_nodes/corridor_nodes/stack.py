@@ -40,6 +40,8 @@ class Stack:
     fleet_path: Path
     run_dir: Path
     time_scale: float = 50.0
+    controller_node: str = "dispatcher"  # or "vehicle_bridge": the planner in the loop
+    truck_args: list[str] = field(default_factory=list)  # extra emulator flags (faults)
     lane_map: LaneMap = field(init=False)
     fleet: Fleet = field(init=False)
     domain_id: int = 0
@@ -115,27 +117,30 @@ class Stack:
                 str(bridge),
             ],
         )
-        dispatcher = self._params(
-            "corridor_dispatcher",
-            {
-                "map_path": str(self.map_path),
-                "fleet_path": str(self.fleet_path),
-                "mqtt_port": self.broker.port,
-                "mqtt_user": CONTROLLER_USER,
-                "mqtt_password_file": str(controller_pw),
-            },
-        )
-        self.supervisor.start(
-            "dispatcher",
-            [
-                py,
-                "-m",
-                "corridor_nodes.dispatcher_node",
-                "--ros-args",
-                "--params-file",
-                str(dispatcher),
-            ],
-        )
+        if self.controller_node == "vehicle_bridge":
+            self._start_vehicle_bridge(controller_pw)
+        else:
+            dispatcher = self._params(
+                "corridor_dispatcher",
+                {
+                    "map_path": str(self.map_path),
+                    "fleet_path": str(self.fleet_path),
+                    "mqtt_port": self.broker.port,
+                    "mqtt_user": CONTROLLER_USER,
+                    "mqtt_password_file": str(controller_pw),
+                },
+            )
+            self.supervisor.start(
+                "dispatcher",
+                [
+                    py,
+                    "-m",
+                    "corridor_nodes.dispatcher_node",
+                    "--ros-args",
+                    "--params-file",
+                    str(dispatcher),
+                ],
+            )
         self.supervisor.start(
             "trucks",
             [
@@ -152,6 +157,38 @@ class Stack:
                 str(trucks_pw),
                 "--time-scale",
                 str(self.time_scale),
+                *self.truck_args,
+            ],
+        )
+
+    def _start_vehicle_bridge(self, controller_pw: Path) -> None:
+        """The vehicle bridge with the planner; link timings scale with the clock."""
+        assert self.broker is not None and self.supervisor is not None
+        wall = self.time_scale  # controller-clock seconds per wall-clock second
+        params = self._params(
+            "corridor_vehicle_bridge",
+            {
+                "map_path": str(self.map_path),
+                "fleet_path": str(self.fleet_path),
+                "mqtt_port": self.broker.port,
+                "mqtt_user": CONTROLLER_USER,
+                "mqtt_password_file": str(controller_pw),
+                "time_scale": float(self.time_scale),
+                "resend_after_s": 2.0 * wall,
+                "release_lead_s": 0.1 * wall,
+                "silent_after_s": 5.0 * wall,
+                "late_tolerance_s": max(10.0, 0.5 * wall),
+            },
+        )
+        self.supervisor.start(
+            "vehicle_bridge",
+            [
+                sys.executable,
+                "-m",
+                "corridor_nodes.vehicle_bridge_node",
+                "--ros-args",
+                "--params-file",
+                str(params),
             ],
         )
 

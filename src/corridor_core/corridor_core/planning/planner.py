@@ -80,6 +80,9 @@ class Planner:
         # A position report re-plans the truck when it is this much late (or early).
         self.late_tolerance_s = 1.0
         self.early_tolerance_s = 1.0
+        # True: the released base grows by itself as the truck reaches nodes (simulator).
+        # False: a vehicle link releases pieces with :meth:`release_through` when it sends them.
+        self.auto_release = True
         self.vehicle = vehicle or lane_map.vehicle_class()
         self.router = Router(lane_map, self.vehicle, controller, calendar)
         self.table = ReservationTable()
@@ -218,6 +221,99 @@ class Planner:
         self._extend_release(state)
         if now_s - planned > self.late_tolerance_s or planned - now_s > self.early_tolerance_s:
             self._replan_trucks({truck}, now_s)
+
+    def next_release_index(self, truck: str) -> int | None:
+        """Index in the first trip of the release point after the released base's end (the
+        trip's last stop if none comes before); None when the whole trip is released."""
+        state = self.trucks[truck]
+        if not state.trips:
+            return None
+        stops = state.trips[0].stops
+        if state.released >= len(stops) - 1:
+            return None
+        return next(
+            (i for i in range(state.released + 1, len(stops)) if stops[i].release_point),
+            len(stops) - 1,
+        )
+
+    def release_through(self, truck: str, index: int) -> None:
+        """The vehicle link sent the first trip's stops up to ``index`` as released: from now
+        on re-plans keep them. Never shrinks the base.
+
+        Raises:
+            ValueError: when ``index`` is outside the first trip.
+        """
+        state = self.trucks[truck]
+        if not state.trips or not 0 <= index < len(state.trips[0].stops):
+            raise ValueError(f"truck {truck!r} has no stop {index} in its current trip")
+        state.released = max(state.released, index)
+
+    def withdraw_run(self, run_id: str, now_s: float) -> None:
+        """A run leaves the plan for good (held by customs, cancelled, failed).
+
+        A truck that has not yet crossed the border with it ends its drive at the end of its
+        released base (or at once, when nothing is released) and is free for other work.
+        A run already across the border is left to finish.
+        """
+        rec = self.runs.get(run_id)
+        if rec is None or rec.done:
+            return
+        self._forget_waiting(lambda _, r: r.run.run_id == run_id)
+        state = self.trucks.get(rec.truck) if rec.truck else None
+        index = (
+            next((i for i, t in enumerate(state.trips) if t.run_id == run_id), None)
+            if state
+            else None
+        )
+        if state is not None and index is not None:
+            if index == 0 and self._crossed(state):
+                return
+            self._cut_trips(state, index, now_s)
+        rec.done = True
+        rec.truck = ""
+        self.dispatch(now_s)
+
+    def _crossed(self, state: TruckState) -> bool:
+        """The truck has reached its first trip's border point."""
+        return self._crossed_by(state.trips[0], state.position)
+
+    def _crossed_by(self, trip: Trip, index: int) -> bool:
+        border = self.router.border_nodes
+        return any(s.node_id in border for s in trip.stops[: index + 1])
+
+    def _cut_trips(self, state: TruckState, index: int, now_s: float) -> None:
+        """Drop trip ``index`` and every later one; a first trip under way ends at its base."""
+        for trip in state.trips[index:]:
+            if trip.run_id and trip.run_id in self.runs:
+                self.runs[trip.run_id].truck = ""
+        if index > 0:
+            state.trips = state.trips[:index]
+            self.table.drop(state.truck, keep=self._kept(state))
+            return
+        first = state.trips[0]
+        if state.released == 0:
+            state.trips = []
+            state.position = 0
+            self.table.drop(state.truck)
+            return
+        end = first.stops[state.released]
+        cut = Trip(
+            state.truck,
+            "",
+            first.direction,
+            first.stops[: state.released + 1],
+            first.passes[: state.released],
+            tuple(s for s in first.stays if s.start_s <= end.arrive_s),
+            (),
+            first.border_s if self._crossed_by(first, state.released) else None,
+            0.0,
+            end.node_id,
+        )
+        state.trips = [cut]
+        state.held = False
+        self.table.drop(state.truck, keep=self._kept(state))
+        if state.position >= state.released:
+            self._finish_trip(state, now_s)
 
     def block_segment(
         self, segment: str, now_s: float, until_s: float = math.inf, reason: str = "breakdown"
@@ -419,7 +515,7 @@ class Planner:
 
     def _extend_release(self, state: TruckState) -> None:
         """Release up to the first release point strictly ahead of the truck."""
-        if not state.trips:
+        if not state.trips or not self.auto_release:
             return
         stops = state.trips[0].stops
         nxt = next(

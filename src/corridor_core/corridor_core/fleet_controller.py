@@ -1,0 +1,694 @@
+"""The fleet controller: the planner in the loop with real vehicles.
+
+A pure state machine on the controller's clock (seconds, ``now_s`` on every call). Runs come in,
+the planner (:mod:`corridor_core.planning`) assigns them and plans timed routes, and each truck's
+route goes out as a VDA 5050 order (:mod:`corridor_core.order_feed`) whose released base grows
+piece by piece, one release point at a time, only when all of these hold:
+
+* the planned departure from the base's end has come (less ``release_lead_s``);
+* past the checkpoint gate of a loaded trip: customs has cleared the run (no clearance, no
+  crossing; the gate also carries a ``waitForTrigger`` that a ``trigger`` ends on clearance);
+* a piece with the border point in it: the agreement's window is open to the trip's direction
+  and its last entry has not passed;
+* interlock: no other truck holds a released, not yet driven piece of a single-lane segment of
+  the new piece in the opposite direction, and the piece's end has a free standing slot.
+
+State reports move the plan (a late truck is re-planned); a truck that drops off (last will),
+falls silent, reports a FATAL error or rejects its orders leaves the plan, its place on the lane
+is closed to the others until it is back, and its run fails if it was under way. Every
+malformed or unexpected input becomes a :class:`Problem`, never an exception.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from corridor_core.clearance import ClearanceResult, ManifestRecord, PlateObservation, decide
+from corridor_core.dispatcher import (
+    ClearanceIssued,
+    Problem,
+    RunChanged,
+    RunView,
+    SendOrder,
+    VehicleChanged,
+    VehicleView,
+    accept_manifest,
+    check_run,
+)
+from corridor_core.fleet import Fleet
+from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
+from corridor_core.order_feed import OPEN_ACTION_STATES, TRIGGER, OrderFeed, instant_action
+from corridor_core.planning.planner import Planner
+from corridor_core.planning.router import CORRIDOR, Controller, TimedStop, standing_slots
+from corridor_core.planning.windows import WindowCalendar
+from corridor_core.runs import ContainerRun, Direction, RunState
+from corridor_core.vda5050 import StateReport
+
+
+@dataclass(frozen=True)
+class SendInstantActions:
+    """Send these instant actions to the truck."""
+
+    vehicle_id: str
+    actions: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """Something made the plan change; for the operator's timeline."""
+
+    vehicle_id: str
+    reason: str
+
+
+FleetCommand = (
+    SendOrder
+    | SendInstantActions
+    | RunChanged
+    | VehicleChanged
+    | ClearanceIssued
+    | Problem
+    | Replanned
+)
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Timing of the link, in seconds of the controller's clock.
+
+    Attributes:
+        resend_after_s: an order not acknowledged by a state this long is sent again.
+        release_lead_s: a piece is released this long before the planned departure.
+        silent_after_s: an online truck with no state this long leaves the plan.
+        late_tolerance_s: a truck this late (arrival, or waiting for a release) is re-planned.
+        trigger_retry_s: a trigger whose waitForTrigger still runs this long is sent again.
+    """
+
+    resend_after_s: float = 30.0
+    release_lead_s: float = 5.0
+    silent_after_s: float = 60.0
+    late_tolerance_s: float = 10.0
+    trigger_retry_s: float = 30.0
+
+
+@dataclass
+class _Run:
+    run: ContainerRun
+    view: RunView
+    observation: PlateObservation | None = None
+    decision: ClearanceResult | None = None
+    loaded: bool = False  # the truck has left the origin with the container
+
+
+@dataclass
+class _Truck:
+    view: VehicleView
+    feed: OrderFeed
+    last_state_s: float = -math.inf
+    last_header_id: int = -1
+    out: str = ""  # why the truck is out of the plan ("" while in it)
+    blocked: tuple[str, ...] = ()  # segments closed while it stands there out of the plan
+    orders_started: int = 0
+    last_replan_s: float = -math.inf
+    last_cancel_s: float = -math.inf
+    stands_at: str = ""  # node where it stands while out of the plan
+    actions: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus) of the last state
+    error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
+
+
+@dataclass
+class FleetController:
+    """Planner, clearance and order feeds for one corridor. Drive it from one thread."""
+
+    lane_map: LaneMap
+    fleet: Fleet
+    calendar: WindowCalendar = field(default_factory=WindowCalendar.always_open)
+    controller: Controller = CORRIDOR
+    settings: LinkSettings = field(default_factory=LinkSettings)
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.planner = Planner(self.lane_map, self.calendar, self.controller)
+        self.planner.auto_release = False  # pieces are released when the feed sends them
+        self.planner.early_tolerance_s = math.inf  # early trucks wait at their base's end
+        self.planner.late_tolerance_s = self.settings.late_tolerance_s
+        self._trucks = {
+            t.serial: _Truck(
+                VehicleView(t.serial, t.plate, last_node_id=t.home_node), OrderFeed(t.serial)
+            )
+            for t in self.fleet.trucks
+        }
+        self._runs: dict[str, _Run] = {}
+        self._manifests: dict[str, ManifestRecord] = {}
+        self._single = {
+            s.segment_id
+            for s in self.lane_map.segments
+            if s.lane_mode is LaneMode.SINGLE_ALTERNATING
+        }
+        self._border = {n.node_id for n in self.lane_map.nodes if n.kind is NodeKind.BORDER_POINT}
+
+    # --- queries ---------------------------------------------------------------------------
+    def run(self, run_id: str) -> RunView | None:
+        """The current view of a run, or None."""
+        entry = self._runs.get(run_id)
+        return entry.view if entry else None
+
+    def runs(self) -> list[RunView]:
+        """All runs, ordered by id."""
+        return [self._runs[k].view for k in sorted(self._runs)]
+
+    def vehicle(self, vehicle_id: str) -> VehicleView | None:
+        """The current view of a truck, or None."""
+        truck = self._trucks.get(vehicle_id)
+        return truck.view if truck else None
+
+    def feed(self, vehicle_id: str) -> OrderFeed:
+        """The order stream of a truck."""
+        return self._trucks[vehicle_id].feed
+
+    def in_plan(self, vehicle_id: str) -> bool:
+        """True while the planner counts on the truck."""
+        return vehicle_id in self.planner.trucks
+
+    # --- operator events -------------------------------------------------------------------
+    def submit(self, run: ContainerRun, now_s: float) -> tuple[bool, str, list[FleetCommand]]:
+        """Accept or reject a new run. Returns (accepted, message, commands)."""
+        problem = check_run(self.lane_map, run, set(self._runs))
+        if problem:
+            return False, problem, [Problem(f"run {run.run_id!r} rejected: {problem}")]
+        view = RunView(run.run_id, run.container_number, RunState.SUBMITTED)
+        self._runs[run.run_id] = _Run(run, view)
+        # Planned as if cleared: the truck drives to the checkpoint gate and waits there for
+        # the decision; the base never extends past that gate before it (see _may_release).
+        self.planner.add_run(run, now_s, cleared_s=now_s)
+        return True, "accepted", [RunChanged(view), *self._sync(now_s)]
+
+    def cancel(
+        self, run_id: str, reason: str, now_s: float
+    ) -> tuple[bool, str, list[FleetCommand]]:
+        """Cancel a run whose container has not left its origin yard."""
+        entry = self._runs.get(run_id)
+        if entry is None:
+            return False, f"unknown run {run_id!r}", []
+        if entry.view.state.final or entry.loaded:
+            why = "is under way" if entry.loaded else f"is {entry.view.state.name}"
+            return False, f"run {run_id!r} {why} and cannot be cancelled", []
+        self.planner.withdraw_run(run_id, now_s)
+        commands: list[FleetCommand] = [self._set(entry, RunState.CANCELLED, reason=reason)]
+        return True, "cancelled", commands + self._sync(now_s)
+
+    # --- checkpoint events -----------------------------------------------------------------
+    def on_manifest(self, manifest: ManifestRecord, now_s: float) -> list[FleetCommand]:
+        """Customs data for a container; decides runs whose plate was read already."""
+        record, problem = accept_manifest(manifest)
+        if record is None:
+            return [Problem(problem)]
+        self._manifests[record.container_number] = record
+        commands: list[FleetCommand] = []
+        for entry in sorted(self._runs.values(), key=lambda e: e.run.run_id):
+            if entry.observation is not None and entry.decision is None:
+                commands += self._decide(entry, now_s)
+        return commands + self._sync(now_s)
+
+    def on_plate_read(self, observation: PlateObservation, now_s: float) -> list[FleetCommand]:
+        """A truck presented itself at a checkpoint lane."""
+        truck = self.fleet.by_plate(observation.plate)
+        if truck is None:
+            return [
+                Problem(
+                    f"plate read {observation.plate!r} at lane {observation.lane_id!r} "
+                    f"(transaction {observation.transaction_id!r}) matches no truck of the fleet"
+                )
+            ]
+        entry = next(
+            (
+                e
+                for e in sorted(self._runs.values(), key=lambda e: e.run.run_id)
+                if e.view.vehicle_id == truck.serial
+                and e.decision is None
+                and not e.view.state.final
+                and e.view.state >= RunState.ASSIGNED
+            ),
+            None,
+        )
+        if entry is None:
+            return [
+                Problem(
+                    f"plate read {observation.plate!r}: truck {truck.serial} has no run "
+                    "awaiting clearance"
+                )
+            ]
+        entry.observation = observation
+        return self._decide(entry, now_s) + self._sync(now_s)
+
+    def _decide(self, entry: _Run, now_s: float) -> list[FleetCommand]:
+        assert entry.observation is not None
+        manifest = self._manifests.get(entry.run.container_number)
+        if manifest is None:
+            return []  # wait for customs data; the plate read is kept
+        truck = self.fleet.by_serial(entry.view.vehicle_id)
+        assert truck is not None
+        result = decide(entry.run.container_number, truck.plate, entry.observation, manifest)
+        entry.decision = result
+        issued = ClearanceIssued(
+            entry.run.run_id,
+            entry.run.container_number,
+            truck.serial,
+            entry.observation.plate,
+            result,
+        )
+        if result.cleared:
+            return [issued, self._set(entry, RunState.CLEARED)]
+        self.planner.withdraw_run(entry.run.run_id, now_s)
+        return [
+            issued,
+            self._set(entry, RunState.HELD, reason="; ".join(result.reasons)),
+            Replanned(truck.serial, f"run {entry.run.run_id} held: truck leaves the checkpoint"),
+        ]
+
+    # --- vehicle events --------------------------------------------------------------------
+    def on_connection(self, serial: str, state: str, now_s: float) -> list[FleetCommand]:
+        """A truck's connection topic (ONLINE / OFFLINE / CONNECTIONBROKEN)."""
+        truck = self._trucks.get(serial)
+        if truck is None:
+            return [Problem(f"connection from unknown truck {serial!r} ignored")]
+        old = truck.view
+        truck.view = replace(old, connection=state)
+        commands: list[FleetCommand] = [VehicleChanged(truck.view)] if truck.view != old else []
+        if state != "ONLINE":
+            commands += self._take_out(serial, f"connection {state}", now_s)
+        else:
+            truck.last_state_s = now_s
+        return commands + self._sync(now_s)
+
+    def on_state(self, report: StateReport, now_s: float) -> list[FleetCommand]:
+        """A truck's VDA 5050 state."""
+        truck = self._trucks.get(report.serial)
+        if truck is None or report.manufacturer != self.fleet.manufacturer:
+            return [
+                Problem(f"state from unknown truck {report.manufacturer}/{report.serial} ignored")
+            ]
+        if report.header_id <= truck.last_header_id and report.header_id != 0:
+            self.counters["stale_states"] += 1
+            return [
+                Problem(
+                    f"stale state from {report.serial}: headerId {report.header_id} "
+                    f"after {truck.last_header_id}, ignored"
+                )
+            ]
+        truck.last_header_id = report.header_id
+        truck.last_state_s = now_s
+        old = truck.view
+        truck.view = replace(
+            old,
+            connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
+            last_node_id=report.last_node_id or old.last_node_id,
+            order_id=report.order_id,
+            order_update_id=report.order_update_id,
+            driving=report.driving,
+            battery_charge_pct=report.battery_charge_pct,
+            x_m=report.x_m,
+            y_m=report.y_m,
+            operating_mode=report.operating_mode,
+            errors=report.errors,
+        )
+        commands: list[FleetCommand] = [VehicleChanged(truck.view)] if truck.view != old else []
+        truck.feed.on_state(report)
+        commands += self._on_errors(report, now_s)
+        if truck.view.connection != "ONLINE" or truck.out.startswith("fault"):
+            return commands + self._sync(now_s)
+        serial = report.serial
+        if serial not in self.planner.trucks:
+            if report.operating_mode in ("AUTOMATIC", "SEMIAUTOMATIC") and not report.driving:
+                busy = any(st in OPEN_ACTION_STATES for _, st in report.action_states)
+                if not report.pending_node_ids and not busy:
+                    commands += self._bring_in(serial, report.last_node_id, now_s)
+                elif now_s - truck.last_cancel_s > self.settings.resend_after_s:
+                    # it still holds an order we no longer drive: cancel it, then take it in
+                    truck.last_cancel_s = now_s
+                    self.counters["cancels"] += 1
+                    action = instant_action(
+                        f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder"
+                    )
+                    commands.append(SendInstantActions(serial, (action,)))
+        elif report.last_node_id and report.last_node_id != old.last_node_id:
+            commands += self._progress(serial, report.last_node_id, now_s)
+        return commands + self._sync(now_s)
+
+    def tick(self, now_s: float) -> list[FleetCommand]:
+        """Periodic: silent trucks, re-sends, trigger retries, releases, dispatch."""
+        commands: list[FleetCommand] = []
+        for serial, truck in sorted(self._trucks.items()):
+            silent = now_s - truck.last_state_s > self.settings.silent_after_s
+            if truck.view.connection == "ONLINE" and silent and serial in self.planner.trucks:
+                commands += self._take_out(serial, "silent: no state", now_s)
+            commands += self._resend_or_handle(serial, now_s)
+        self.planner.tick(now_s)
+        return commands + self._sync(now_s)
+
+    # --- internals: plan membership --------------------------------------------------------
+    def _bring_in(self, serial: str, node: str, now_s: float) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        if not node or not self.lane_map.has_node(node):
+            return [Problem(f"truck {serial} reports unknown node {node!r}; kept out of the plan")]
+        for segment in truck.blocked:
+            self.planner.unblock_segment(segment, now_s)
+        truck.blocked, truck.out, truck.stands_at = (), "", ""
+        truck.feed = OrderFeed(serial)  # a truck back in the plan starts a fresh order
+        self.planner.add_truck(serial, node, now_s)
+        return [Replanned(serial, f"joins the plan at {node}")]
+
+    def _take_out(self, serial: str, why: str, now_s: float) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        if serial not in self.planner.trucks:
+            truck.out = truck.out or why
+            return []
+        state = self.planner.trucks[serial]
+        commands: list[FleetCommand] = []
+        for entry in self._runs.values():
+            mine = entry.view.vehicle_id == serial and not entry.view.state.final
+            if mine and entry.loaded:
+                self.planner.withdraw_run(entry.run.run_id, now_s)
+                commands.append(self._set(entry, RunState.FAILED, reason=f"truck {serial} {why}"))
+        node = state.node
+        # A truck lost while driving closes the segment it is on to the others; one standing
+        # at a node keeps its standing slot there (see _base_ends) until it is back.
+        blocked: set[str] = set()
+        if truck.view.driving and state.trips:
+            trip = state.trips[0]
+            ahead = trip.stops[min(state.position + 1, len(trip.stops) - 1)].node_id
+            if ahead != node:
+                blocked = self._piece_segments([node, ahead])
+        truck.stands_at = "" if blocked else node
+        self.planner.remove_truck(serial, now_s)
+        for segment in sorted(blocked):
+            self.planner.block_segment(segment, now_s, reason=f"truck {serial} {why}")
+        truck.blocked, truck.out = tuple(sorted(blocked)), why
+        self.counters["taken_out"] += 1
+        where = f"; closes {', '.join(sorted(blocked))}" if blocked else ""
+        return [*commands, Replanned(serial, f"{why}: leaves the plan at {node}{where}")]
+
+    def _on_errors(self, report: StateReport, now_s: float) -> list[FleetCommand]:
+        """FATAL errors take the truck out of the plan; order rejections are handled when the
+        re-send falls due (see :meth:`tick`), so a stale error never passes for a rejection."""
+        truck = self._trucks[report.serial]
+        truck.error_levels = report.error_levels
+        truck.actions = report.action_states
+        if any(level == "FATAL" for _, level in report.error_levels):
+            if truck.out.startswith("fault"):
+                return []
+            text = "; ".join(report.errors)
+            commands = self._take_out(report.serial, f"fault: {text}", now_s)
+            truck.out = f"fault: {text}"
+            return commands
+        if truck.out.startswith("fault") and not report.errors:
+            truck.out = ""  # fault cleared; it rejoins on its next idle state
+        return []
+
+    def _resend_or_handle(self, serial: str, now_s: float) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        feed = truck.feed
+        body = feed.resend_due(now_s, self.settings.resend_after_s)
+        if body is None or truck.view.connection != "ONLINE":
+            return []
+        rejected = [t for t, _ in truck.error_levels if t in REJECTIONS]
+        if rejected:
+            kind = rejected[0]
+            self.counters[f"rejected_{kind}"] += 1
+            text = "; ".join(truck.view.errors)
+            commands: list[FleetCommand] = [
+                Problem(f"truck {serial} refused order {feed.order_id}: {text}")
+            ]
+            return commands + REJECTIONS[kind](self, serial, now_s)
+        self.counters["resends"] += 1
+        return [SendOrder(serial, body)]
+
+    def _reject_resync(self, serial: str, now_s: float) -> list[FleetCommand]:
+        """The truck holds another order or another update: cancel it and start afresh."""
+        truck = self._trucks[serial]
+        truck.feed.acked = True  # stop re-sending what was refused
+        commands = self._take_out(serial, "order refused; resynchronising", now_s)
+        truck.out = ""  # it rejoins at its next idle state, after a cancelOrder
+        return commands
+
+    def _reject_fault(self, serial: str, now_s: float) -> list[FleetCommand]:
+        """The truck cannot take our orders (invalid for it, wrong place): out until it can."""
+        truck = self._trucks[serial]
+        truck.feed.acked = True
+        commands = self._take_out(serial, "fault: refuses orders", now_s)
+        truck.out = "fault: refuses orders"
+        return commands
+
+    # --- internals: progress and release ---------------------------------------------------
+    def _progress(self, serial: str, node: str, now_s: float) -> list[FleetCommand]:
+        state = self.planner.trucks[serial]
+        commands: list[FleetCommand] = []
+        trip = state.trips[0] if state.trips else None
+        if trip and trip.run_id and trip.run_id in self._runs:
+            entry = self._runs[trip.run_id]
+            if node != trip.stops[0].node_id and not entry.loaded:
+                entry.loaded = True
+            if entry.view.state in (RunState.CLEARED, RunState.DISPATCHED, RunState.IN_PROGRESS):
+                commands.append(self._set(entry, RunState.IN_PROGRESS, last_node_id=node))
+        planned = (
+            next((s.arrive_s for s in trip.stops[state.position :] if s.node_id == node), None)
+            if trip
+            else None
+        )
+        self.planner.report_position(serial, node, now_s)
+        if planned is not None and now_s - planned > self.settings.late_tolerance_s:
+            commands.append(Replanned(serial, f"{now_s - planned:.0f} s late at {node}"))
+        return commands
+
+    def _sync(self, now_s: float) -> list[FleetCommand]:
+        """Bring run views and order feeds in line with the plan."""
+        commands = self._sync_runs()
+        for serial in sorted(self.planner.trucks):
+            if self._trucks[serial].view.connection == "ONLINE":
+                commands += self._sync_feed(serial, now_s)
+        return commands
+
+    def _sync_runs(self) -> list[FleetCommand]:
+        commands: list[FleetCommand] = []
+        for run_id, rec in sorted(self.planner.runs.items()):
+            entry = self._runs.get(run_id)
+            if entry is None or entry.view.state.final:
+                continue
+            if rec.done:
+                commands.append(
+                    self._set(entry, RunState.COMPLETED, last_node_id=entry.run.destination)
+                )
+            elif rec.truck and rec.truck != entry.view.vehicle_id:
+                entry.observation = entry.decision = None  # a clearance is for one truck
+                commands.append(self._set(entry, RunState.ASSIGNED, vehicle_id=rec.truck))
+            elif not rec.truck and entry.view.vehicle_id and not entry.loaded:
+                entry.observation = entry.decision = None
+                commands.append(self._set(entry, RunState.SUBMITTED, vehicle_id=""))
+        return commands
+
+    def _sync_feed(self, serial: str, now_s: float) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        state = self.planner.trucks[serial]
+        feed = truck.feed
+        if not state.trips:
+            return []
+        trip = state.trips[0]
+        stops = [s.node_id for s in trip.stops]
+        commands: list[FleetCommand] = []
+        same = (
+            feed.active
+            and feed.run_id == trip.run_id
+            and tuple(stops[: feed.released + 1]) == feed.stops[: feed.released + 1]
+        )
+        if not same:
+            if feed.active and truck.view.last_node_id != feed.stops[feed.released]:
+                return []  # still driving the old base: the new order waits for its end
+            open_actions = any(st in OPEN_ACTION_STATES for _, st in truck.actions)
+            if feed.active and (not feed.fully_released or open_actions):
+                # the old order still has a horizon or a running action: cancel it first
+                self.counters["cancels"] += 1
+                action = instant_action(
+                    f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder"
+                )
+                commands.append(SendInstantActions(serial, (action,)))
+                feed.stops = ()  # nothing of it is driven any more
+            if truck.view.last_node_id != stops[0]:
+                return commands  # the plan starts elsewhere; wait for the truck's report
+            truck.orders_started += 1
+            order_id = f"{serial}-{truck.orders_started:04d}" + (
+                f"-{trip.run_id}" if trip.run_id else "-empty"
+            )
+            body = feed.start(
+                self.lane_map,
+                order_id,
+                trip.run_id,
+                stops,
+                state.released,
+                self._wait_index(trip.run_id, stops),
+                now_s,
+            )
+            commands.append(SendOrder(serial, body))
+            commands += self._mark_dispatched(trip.run_id, order_id)
+        commands += self._trigger(serial, now_s)
+        commands += self._release(serial, trip.stops, now_s)
+        return commands
+
+    def _wait_index(self, run_id: str, stops: list[str]) -> int | None:
+        if not run_id:
+            return None
+        for i, node in enumerate(stops[1:], start=1):
+            if node in self._border:
+                return None
+            if self.lane_map.node(node).kind is NodeKind.GATE:
+                return i
+        return None
+
+    def _mark_dispatched(self, run_id: str, order_id: str) -> list[FleetCommand]:
+        entry = self._runs.get(run_id) if run_id else None
+        if entry is None:
+            return []
+        if entry.view.state in (RunState.ASSIGNED, RunState.SUBMITTED):
+            return [self._set(entry, RunState.DISPATCHED, order_id=order_id)]
+        return [self._set(entry, entry.view.state, order_id=order_id)]
+
+    def _cleared(self, run_id: str) -> bool:
+        entry = self._runs.get(run_id)
+        return entry is not None and entry.decision is not None and entry.decision.cleared
+
+    def _trigger(self, serial: str, now_s: float) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        feed = truck.feed
+        if feed.wait_index is None or not self._cleared(feed.run_id):
+            return []
+        if feed.released < feed.wait_index:
+            return []
+        waiting = any(
+            a == feed.wait_action_id and s in OPEN_ACTION_STATES for a, s in truck.actions
+        )
+        first = math.isinf(feed.triggered_at_s)
+        retry = waiting and now_s - feed.triggered_at_s >= self.settings.trigger_retry_s
+        if not (first or retry):
+            return []
+        feed.triggered_at_s = now_s
+        self.counters["triggers"] += 1
+        action = instant_action(
+            f"{feed.order_id}:trigger:{self.counters['triggers']}",
+            TRIGGER,
+            actionId=feed.wait_action_id,
+        )
+        return [SendInstantActions(serial, (action,))]
+
+    def _release(
+        self, serial: str, stops: tuple[TimedStop, ...], now_s: float
+    ) -> list[FleetCommand]:
+        truck = self._trucks[serial]
+        state = self.planner.trucks[serial]
+        feed = truck.feed
+        node_ids = [s.node_id for s in stops]
+        nxt = self.planner.next_release_index(serial)
+        if nxt is None or feed.released != state.released:
+            return []
+        base_end = stops[state.released]
+        blocked_by = self._release_blocker(serial, stops, state.released, nxt, now_s)
+        if blocked_by:
+            late = now_s - base_end.depart_s
+            if (
+                late > self.settings.late_tolerance_s
+                and now_s - truck.last_replan_s > self.settings.late_tolerance_s
+                and truck.view.last_node_id == base_end.node_id
+                and blocked_by != "not yet"
+            ):
+                truck.last_replan_s = now_s
+                self.planner.report_position(serial, base_end.node_id, now_s)
+                return [Replanned(serial, f"waits at {base_end.node_id}: {blocked_by}")]
+            return []
+        self.planner.release_through(serial, nxt)
+        self.counters["releases"] += 1
+        return [SendOrder(serial, feed.extend(self.lane_map, node_ids, nxt, now_s))]
+
+    def _release_blocker(
+        self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float
+    ) -> str:
+        """Why stops ``start..end`` may not be released now ("" when they may)."""
+        feed = self._trucks[serial].feed
+        trip = self.planner.trucks[serial].trips[0]
+        if now_s < stops[start].depart_s - self.settings.release_lead_s:
+            return "not yet"
+        if (
+            feed.wait_index is not None
+            and start >= feed.wait_index
+            and not self._cleared(feed.run_id)
+        ):
+            return "no clearance yet"
+        piece = [s.node_id for s in stops[start : end + 1]]
+        if any(n in self._border for n in piece[1:]):
+            window = self.calendar.interval_at(trip.direction, now_s)
+            if window is None or now_s > window.last_entry_s:
+                return "window closed"
+        mine = self._piece_segments(piece)
+        for other, (direction, segments) in self._claims(exclude=serial).items():
+            if direction is not trip.direction and mine & segments & self._single:
+                return f"single-lane {sorted(mine & segments & self._single)[0]} held by {other}"
+        end_node = piece[-1]
+        slots = standing_slots(self.lane_map, end_node)
+        if not math.isinf(slots):
+            # all slots, but one direction never takes the last one: the other direction
+            # always has room to come in, so two holding places never lock each other
+            ends = [d for n, d in self._base_ends(exclude=serial) if n == end_node]
+            same = sum(1 for d in ends if d is trip.direction)
+            if len(ends) >= slots or (slots > 1 and same >= slots - 1):
+                return f"no free slot at {end_node}"
+        return ""
+
+    def _piece_segments(self, nodes: list[str]) -> set[str]:
+        out = set()
+        for a, b in itertools.pairwise(nodes):
+            out |= {leg.segment.segment_id for leg in self.planner.route(a, b)}
+        return out
+
+    def _claims(self, exclude: str) -> dict[str, tuple[Direction, set[str]]]:
+        """Per truck: direction and segments of its released, not yet driven base."""
+        out = {}
+        for serial, state in self.planner.trucks.items():
+            if serial == exclude or not state.trips:
+                continue
+            trip = state.trips[0]
+            nodes = [s.node_id for s in trip.stops[state.position : state.released + 1]]
+            if len(nodes) > 1:
+                out[serial] = (trip.direction, self._piece_segments(nodes))
+        for serial, truck in self._trucks.items():
+            if serial != exclude and truck.blocked:
+                out[f"{serial} (out)"] = (Direction.SOUTHBOUND, set(truck.blocked))
+                out[f"{serial} (out, north)"] = (Direction.NORTHBOUND, set(truck.blocked))
+        return out
+
+    def _base_ends(self, exclude: str) -> list[tuple[str, Direction | None]]:
+        """Where each other truck will stand next (its base's end), with its direction;
+        trucks out of the plan count where they stand (direction None)."""
+        ends: list[tuple[str, Direction | None]] = []
+        for serial, state in self.planner.trucks.items():
+            if serial != exclude and state.trips:
+                trip = state.trips[0]
+                ends.append((trip.stops[state.released].node_id, trip.direction))
+            elif serial != exclude:
+                ends.append((state.node, None))
+        for serial, truck in self._trucks.items():
+            if serial != exclude and truck.stands_at and serial not in self.planner.trucks:
+                ends.append((truck.stands_at, None))
+        return ends
+
+    def _set(self, entry: _Run, new: RunState, **changes: Any) -> RunChanged:
+        entry.view = replace(entry.view, state=new, **changes)
+        return RunChanged(entry.view)
+
+
+REJECTIONS = {
+    "orderError": FleetController._reject_resync,
+    "orderUpdateError": FleetController._reject_resync,
+    "noRouteError": FleetController._reject_fault,
+    "validationError": FleetController._reject_fault,
+}

@@ -1,0 +1,178 @@
+"""One truck's VDA 5050 order stream: a new order per trip, order updates as the base grows.
+
+Pure. A trip's stops become the order's nodes (stop ``i`` has sequenceId ``2 i``, the edge after
+it ``2 i + 1``), so sequenceIds stay fixed across updates. An order starts with only its first
+node released and the rest as horizon; each :meth:`OrderFeed.extend` is an order update that
+starts at the stitching node (the last base node, resent unchanged) and releases up to a new
+index. The feed remembers the last message body until the truck's state acknowledges it
+(same ``orderId``, ``orderUpdateId`` at least as high), so it can be sent again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from corridor_core.lane_map import LaneMap
+from corridor_core.vda5050 import StateReport, build_order
+
+WAIT_FOR_TRIGGER = "waitForTrigger"
+TRIGGER = "trigger"
+# Action states that mean an action has not run to its end yet.
+OPEN_ACTION_STATES = ("WAITING", "INITIALIZING", "RUNNING", "PAUSED")
+
+
+def wait_action(action_id: str) -> dict[str, Any]:
+    """A ``waitForTrigger`` node action (HARD: the truck stands still while it runs)."""
+    return {
+        "actionId": action_id,
+        "actionType": WAIT_FOR_TRIGGER,
+        "blockingType": "HARD",
+        "actionDescription": "wait at the checkpoint gate until customs clears the container",
+        "actionParameters": [{"key": "triggerType", "value": "clearance"}],
+    }
+
+
+def instant_action(action_id: str, action_type: str, **params: str) -> dict[str, Any]:
+    """An instant action (blockingType NONE, as VDA 5050 requires for instant actions)."""
+    action: dict[str, Any] = {
+        "actionId": action_id,
+        "actionType": action_type,
+        "blockingType": "NONE",
+    }
+    if params:
+        action["actionParameters"] = [{"key": k, "value": v} for k, v in sorted(params.items())]
+    return action
+
+
+@dataclass
+class OrderFeed:
+    """The order a truck is driving, as the controller sent it.
+
+    Attributes:
+        truck: serialNumber.
+        order_id: current orderId ("" before the first order).
+        update_id: orderUpdateId of the last message sent.
+        run_id: run the trip carries ("" for an empty drive).
+        stops: node ids of the trip, in order.
+        released: index of the last released stop sent.
+        wait_index: stop carrying the ``waitForTrigger`` action, if any.
+        last_body: the last message body sent (to re-send until acknowledged).
+        sent_at_s: when it was (last) sent, on the controller's clock.
+        acked: the truck's state showed ``order_id`` at ``update_id`` or later.
+        triggered_at_s: when the trigger for ``wait_index`` was sent (inf: not yet).
+    """
+
+    truck: str
+    order_id: str = ""
+    update_id: int = 0
+    run_id: str = ""
+    stops: tuple[str, ...] = ()
+    released: int = -1
+    wait_index: int | None = None
+    last_body: dict[str, Any] | None = None
+    sent_at_s: float = -math.inf
+    acked: bool = True
+    triggered_at_s: float = math.inf
+    sends: int = 0
+    _routes: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def active(self) -> bool:
+        """An order was sent and its route is not fully released or not yet driven."""
+        return bool(self.order_id) and bool(self.stops)
+
+    @property
+    def fully_released(self) -> bool:
+        """Every stop of the order is released."""
+        return self.released >= len(self.stops) - 1
+
+    @property
+    def wait_action_id(self) -> str:
+        """actionId of this order's ``waitForTrigger`` ("" when it has none)."""
+        return f"{self.order_id}:clearance" if self.wait_index is not None else ""
+
+    def start(
+        self,
+        lane_map: LaneMap,
+        order_id: str,
+        run_id: str,
+        stops: Sequence[str],
+        released: int,
+        wait_index: int | None,
+        now_s: float,
+    ) -> dict[str, Any]:
+        """A new order over ``stops`` with stops ``0..released`` released. Returns its body."""
+        self.order_id, self.update_id, self.run_id = order_id, 0, run_id
+        self.stops, self.released, self.wait_index = tuple(stops), released, wait_index
+        self.triggered_at_s = math.inf
+        return self._send(self._body(lane_map, 0), now_s)
+
+    def extend(
+        self, lane_map: LaneMap, stops: Sequence[str], released: int, now_s: float
+    ) -> dict[str, Any]:
+        """An order update from the stitching node: releases up to ``released`` and replaces
+        the horizon with ``stops[released + 1:]``. The base already sent must not change.
+
+        Raises:
+            ValueError: when ``stops`` changes the base sent or ``released`` shrinks it.
+        """
+        if tuple(stops[: self.released + 1]) != self.stops[: self.released + 1]:
+            raise ValueError(f"{self.truck}: an order update may not change the released base")
+        if released < self.released or released >= len(stops):
+            raise ValueError(f"{self.truck}: cannot release stop {released} of {len(stops)}")
+        stitch = self.released
+        self.stops, self.released = tuple(stops), released
+        self.update_id += 1
+        return self._send(self._body(lane_map, stitch), now_s)
+
+    def truncate(self, lane_map: LaneMap, now_s: float) -> dict[str, Any]:
+        """An order update that deletes the horizon: the order ends at its last base node."""
+        return self.extend(lane_map, self.stops[: self.released + 1], self.released, now_s)
+
+    def on_state(self, report: StateReport) -> None:
+        """Note an acknowledgement carried by a state."""
+        if report.order_id == self.order_id and report.order_update_id >= self.update_id:
+            self.acked = True
+
+    def resend_due(self, now_s: float, after_s: float) -> dict[str, Any] | None:
+        """The body to send again when it is unacknowledged for ``after_s``, else None."""
+        if self.acked or self.last_body is None or now_s - self.sent_at_s < after_s:
+            return None
+        self.sent_at_s = now_s
+        self.sends += 1
+        return self.last_body
+
+    def _send(self, body: dict[str, Any], now_s: float) -> dict[str, Any]:
+        self.last_body, self.sent_at_s, self.acked = body, now_s, False
+        self.sends += 1
+        return body
+
+    def _leg(self, lane_map: LaneMap, a: str, b: str) -> Any:
+        if (a, b) not in self._routes:
+            legs = lane_map.route(a, b)
+            if len(legs) != 1:
+                raise ValueError(f"stops {a} and {b} are not neighbours on {lane_map.name}")
+            self._routes[(a, b)] = legs[0]
+        return self._routes[(a, b)]
+
+    def _body(self, lane_map: LaneMap, first: int) -> dict[str, Any]:
+        legs = [
+            self._leg(lane_map, self.stops[i], self.stops[i + 1])
+            for i in range(first, len(self.stops) - 1)
+        ]
+        actions = {}
+        if self.wait_index is not None and self.wait_index >= first:
+            actions[self.wait_index - first] = [wait_action(self.wait_action_id)]
+        return build_order(
+            lane_map,
+            legs,
+            self.order_id,
+            self.update_id,
+            self.stops[first],
+            released_legs=self.released - first,
+            first_sequence_id=2 * first,
+            node_actions=actions,
+        )

@@ -1,0 +1,241 @@
+"""The fleet controller with trucks that obey VDA 5050 orders, in-process and deterministic.
+
+The trucks here are a minimal order executor (drive released edges at the edge's speed, stop at
+the last released node, wait at a waitForTrigger until its trigger). The MQTT emulator is tested
+against a real broker elsewhere; here the subject is the controller's logic and its invariants.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corridor_core.clearance import ManifestRecord, PlateObservation
+from corridor_core.dispatcher import ClearanceIssued, Problem, SendOrder
+from corridor_core.fleet import Fleet, Truck
+from corridor_core.fleet_controller import FleetController, SendInstantActions
+from corridor_core.iso6346 import with_check_digit
+from corridor_core.map_io import load_map
+from corridor_core.runs import ContainerRun, Direction, RunState
+from corridor_core.vda5050 import StateReport, check_order
+
+ROOT = Path(__file__).resolve().parents[3]
+MAP = load_map(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml")
+SINGLE = {s.segment_id for s in MAP.segments if s.lane_mode.value == "single_alternating"}
+
+
+@dataclass
+class PureTruck:
+    serial: str
+    node: str
+    nodes: list[dict] = field(default_factory=list)  # pending nodes of the order
+    edges: list[dict] = field(default_factory=list)
+    order_id: str = ""
+    update_id: int = 0
+    last_seq: int = 0
+    header: int = 0
+    arrive_s: float = math.inf
+    waiting: dict[str, str] = field(default_factory=dict)  # actionId -> status
+    log: list[tuple[str, str, float, float]] = field(default_factory=list)  # seg, dir, in, out
+    enter_s: float = 0.0
+    alive: bool = True
+
+    def receive(self, body: dict) -> None:
+        assert not check_order({**body, **HEADER}), check_order({**body, **HEADER})
+        if body["orderId"] != self.order_id:
+            assert not self.nodes, f"{self.serial}: new order while busy"
+            assert body["nodes"][0]["nodeId"] == self.node
+            self.nodes, self.edges = body["nodes"][1:], body["edges"]
+            self.last_seq = body["nodes"][0]["sequenceId"]
+        else:
+            assert body["orderUpdateId"] > self.update_id
+            assert body["nodes"][0]["sequenceId"] == self.last_seq_base(), "stitching"
+            keep = [n for n in self.nodes if n["released"]]
+            keep_e = [e for e in self.edges if e["released"]]
+            self.nodes = keep + body["nodes"][1:]
+            self.edges = keep_e + body["edges"]
+        self.order_id, self.update_id = body["orderId"], body["orderUpdateId"]
+        for node in body["nodes"]:
+            for action in node["actions"]:
+                self.waiting.setdefault(action["actionId"], "WAITING")
+
+    def last_seq_base(self) -> int:
+        released = [n for n in self.nodes if n["released"]]
+        return released[-1]["sequenceId"] if released else self.last_seq
+
+    def step(self, now: float, speed_of) -> bool:
+        if not self.alive:
+            return False
+        if math.isinf(self.arrive_s):
+            if self.nodes and self.nodes[0]["released"] and not self._held():
+                edge = self.edges[0]
+                self.arrive_s = now + edge["length"] / edge["maxSpeed"]
+                self.enter_s = now
+            return False
+        if now < self.arrive_s:
+            return False
+        node, edge = self.nodes.pop(0), self.edges.pop(0)
+        seg = edge["edgeId"].split(":")[0]
+        direction = "S" if MAP.node(node["nodeId"]).x_m > MAP.node(self.node).x_m else "N"
+        self.log.append((seg, direction, self.enter_s, now))
+        self.node, self.last_seq = node["nodeId"], node["sequenceId"]
+        self.arrive_s = math.inf
+        return True
+
+    def _held(self) -> bool:
+        return any(
+            self.waiting.get(a["actionId"]) != "FINISHED"
+            for a in self._actions_here()
+            if a["actionType"] == "waitForTrigger"
+        )
+
+    def _actions_here(self) -> list[dict]:
+        return self._here_actions.get(self.node, [])
+
+    _here_actions: dict[str, list[dict]] = field(default_factory=dict)
+
+    def report(self) -> StateReport:
+        self.header += 1
+        return StateReport(
+            "M", self.serial, self.header, self.order_id, self.update_id, self.node,
+            self.last_seq, tuple(n["nodeId"] for n in self.nodes), not math.isinf(self.arrive_s),
+            100.0, 0.0, 0.0, "AUTOMATIC", (),
+            action_states=tuple(sorted(self.waiting.items())),
+        )  # fmt: skip
+
+
+HEADER = {"headerId": 0, "timestamp": "x", "version": "2.0.0", "manufacturer": "M",
+          "serialNumber": "T"}  # fmt: skip
+
+
+def _fleet(n: int, home: str = "Z-CN") -> Fleet:
+    return Fleet("M", tuple(Truck(f"T{i:02d}", f"桂F·D31{i:02d}", home) for i in range(1, n + 1)))
+
+
+def _run(i: int, south: bool) -> ContainerRun:
+    number = with_check_digit(f"CSQU{300000 + i:06d}")
+    if south:
+        return ContainerRun(f"R{i:03d}", number, "Z-CN", "Z-VN", Direction.SOUTHBOUND)
+    return ContainerRun(f"R{i:03d}", number, "Z-VN", "Z-CN", Direction.NORTHBOUND)
+
+
+@dataclass
+class Loop:
+    ctl: FleetController
+    trucks: dict[str, PureTruck]
+    hold: set[str] = field(default_factory=set)  # containers customs holds
+    cleared_at: dict[str, float] = field(default_factory=dict)
+    decisions: dict[str, bool] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    triggers: int = 0
+
+    def execute(self, commands: list, now: float) -> None:
+        for c in commands:
+            if isinstance(c, SendOrder):
+                truck = self.trucks[c.vehicle_id]
+                if truck.alive:
+                    for node in c.order["nodes"]:
+                        if node["actions"]:
+                            truck._here_actions[node["nodeId"]] = node["actions"]
+                    truck.receive(c.order)
+                    self.execute(self.ctl.on_state(truck.report(), now), now)
+            elif isinstance(c, SendInstantActions):
+                truck = self.trucks[c.vehicle_id]
+                for a in c.actions:
+                    if a["actionType"] == "cancelOrder":
+                        truck.nodes, truck.edges = [], []
+                        truck.arrive_s = math.inf
+                        truck.waiting = {k: "FAILED" if v != "FINISHED" else v
+                                         for k, v in truck.waiting.items()}  # fmt: skip
+                    if a["actionType"] == "trigger":
+                        self.triggers += 1
+                        truck.waiting[a["actionParameters"][0]["value"]] = "FINISHED"
+            elif isinstance(c, ClearanceIssued):
+                self.decisions[c.run_id] = c.result.cleared
+                if c.result.cleared:
+                    self.cleared_at[c.run_id] = now
+            elif isinstance(c, Problem):
+                self.problems.append(c.text)
+
+    def run(self, until_s: float, dt: float = 1.0) -> None:
+        now = 0.0
+        while now < until_s:
+            self.execute(self.ctl.tick(now), now)
+            for truck in self.trucks.values():
+                if truck.alive and now % 10 == 0:  # trucks report at least every 10 s here
+                    self.execute(self.ctl.on_state(truck.report(), now), now)
+                if truck.step(now, None):
+                    self.execute(self.ctl.on_state(truck.report(), now), now)
+                    if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                        self.checkpoint(truck, now)
+            now += dt
+
+    def checkpoint(self, truck: PureTruck, now: float) -> None:
+        """The checkpoint posts the manifest of the truck's run and reads its plate."""
+        plate = next(t.plate for t in self.ctl.fleet.trucks if t.serial == truck.serial)
+        for view in self.ctl.runs():
+            if view.vehicle_id == truck.serial and not view.state.final:
+                declared = "桂F·D0000" if view.run_id in self.hold else plate
+                manifest = ManifestRecord(f"D-{view.run_id}", view.container_number, declared,
+                                          "RELEASED")  # fmt: skip
+                self.execute(self.ctl.on_manifest(manifest, now), now)
+        self.execute(self.ctl.on_plate_read(PlateObservation(plate, "L1", f"X{now}"), now), now)
+
+
+def _loop(south: int, north: int, runs: list[ContainerRun], hold: set[str] = frozenset()) -> Loop:
+    trucks = [Truck(f"T{i:02d}", f"桂F·D31{i:02d}", "Z-CN") for i in range(1, south + 1)]
+    trucks += [Truck(f"T{i:02d}", f"桂F·D31{i:02d}", "Z-VN")
+               for i in range(south + 1, south + north + 1)]  # fmt: skip
+    ctl = FleetController(MAP, Fleet("M", tuple(trucks)))
+    loop = Loop(ctl, {t.serial: PureTruck(t.serial, t.home_node) for t in trucks}, set(hold))
+    for t in loop.trucks.values():
+        loop.execute(ctl.on_connection(t.serial, "ONLINE", 0.0), 0.0)
+        loop.execute(ctl.on_state(t.report(), 0.0), 0.0)
+    for run in runs:
+        ok, msg, cmds = ctl.submit(run, 0.0)
+        assert ok, msg
+        loop.execute(cmds, 0.0)
+    return loop
+
+
+def _conflicts(trucks: dict[str, PureTruck]) -> list[str]:
+    found = []
+    logs = [(s, *entry) for s, t in trucks.items() for entry in t.log]
+    for i, (a, seg, d, t0, t1) in enumerate(logs):
+        for b, seg2, d2, u0, u1 in logs[i + 1 :]:
+            if a != b and seg == seg2 and seg in SINGLE and d != d2 and t0 < u1 and u0 < t1:
+                found.append(f"{a} {d} and {b} {d2} on {seg} at {max(t0, u0):.0f} s")
+    return found
+
+
+def test_one_run_goes_piece_by_piece_and_waits_for_clearance() -> None:
+    loop = _loop(1, 0, [_run(1, True)])
+    loop.run(1500)
+    view = loop.ctl.run("R001")
+    assert view is not None and view.state is RunState.COMPLETED, view
+    feed = loop.ctl.feed("T01")
+    assert feed.update_id >= 3, "the base grows by several order updates"
+    assert loop.triggers == 1
+    assert loop.decisions == {"R001": True}
+    # the truck crossed km 0 (segment S4a starts there) only after clearance
+    s4 = [e for e in loop.trucks["T01"].log if e[0] == "S4a"]
+    assert s4 and s4[0][2] >= loop.cleared_at["R001"]
+
+
+def test_held_run_never_crosses_and_the_truck_is_freed() -> None:
+    loop = _loop(1, 0, [_run(1, True)], hold={"R001"})
+    loop.run(900)
+    assert loop.ctl.run("R001").state is RunState.HELD
+    assert loop.triggers == 0
+    assert [e for e in loop.trucks["T01"].log if e[0] in ("S3", "S4a")] == []
+    assert loop.trucks["T01"].node in ("G-CN", "Z-CN")
+
+
+def test_many_trucks_both_ways_no_conflict_on_single_lane() -> None:
+    runs = [_run(i, i % 2 == 0) for i in range(1, 25)]
+    loop = _loop(4, 4, runs)
+    loop.run(3 * 3600)
+    done = [r for r in loop.ctl.runs() if r.state is RunState.COMPLETED]
+    assert not _conflicts(loop.trucks)
+    assert len(done) == 24, [(r.run_id, r.state.name, r.vehicle_id) for r in loop.ctl.runs()]

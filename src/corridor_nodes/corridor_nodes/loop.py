@@ -1,0 +1,187 @@
+"""The loop: the reference scenario driven through the real stack at an accelerated clock.
+
+Runs arrive as the workload preset says (Poisson, seeded) and are submitted over ROS; the
+vehicle bridge plans them and drives the emulated trucks over the broker; when a truck with a
+dispatched run stands at its checkpoint gate, the checkpoint (OPC UA) posts the manifest and
+reads the plate, and customs' decision comes back to the bridge. Prints the key events and, at
+the end, throughput per direction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+from corridor_interfaces.msg import ClearanceDecision, RunStatus
+from corridor_interfaces.srv import SubmitRun
+from std_msgs.msg import String
+
+from corridor_core.iso6346 import with_check_digit
+from corridor_core.lane_map import NodeKind
+from corridor_core.runs import ContainerRun, Direction
+from corridor_nodes import convert, topics
+from corridor_nodes.scenario import PlannedRun, ScenarioDriver, Timeline
+from corridor_nodes.stack import Stack
+from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
+from corridor_sim.workload import arrivals, preset
+
+OWNERS = ("CSQU", "TEXU", "MSCU", "TGHU", "OOLU", "CMAU")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A run and when (controller-clock seconds) it is submitted."""
+
+    at_s: float
+    planned: PlannedRun
+
+
+def workload(
+    stack: Stack, preset_name: str, minutes: float, seed: int, hold_every: int = 25
+) -> list[Arrival]:
+    """Arrivals of ``preset_name`` over ``minutes`` after a 30-minute backlog (submitted at 0).
+
+    Every ``hold_every``-th run's manifest names another truck's plate, so customs holds it.
+    """
+    rng = np.random.default_rng(seed)
+    epoch = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)
+    loads = arrivals(preset(preset_name), -1800.0, minutes * 60.0, epoch, "Asia/Ho_Chi_Minh", rng)
+    lm = stack.lane_map
+    cn, vn = lm.yard_of("CN"), lm.yard_of("VN")
+    out = []
+    for i, load in enumerate(loads, start=1):
+        south = load.direction is Direction.SOUTHBOUND
+        owner = OWNERS[int(rng.integers(len(OWNERS)))]
+        number = with_check_digit(f"{owner}{int(rng.integers(0, 1_000_000)):06d}")
+        run = ContainerRun(
+            f"L-{i:04d}", number, cn if south else vn, vn if south else cn, load.direction
+        )
+        declared = "桂F·X0000" if i % hold_every == 0 else None
+        out.append(Arrival(max(0.0, load.t_s), PlannedRun(run, declared_plate=declared)))
+    return out
+
+
+class LoopDriver(ScenarioDriver):
+    """Submits the workload as it arrives, plays the checkpoint at the gates, counts."""
+
+    def __init__(self, stack: Stack, timeline: Timeline, schedule: list[Arrival]) -> None:
+        super().__init__(stack, [], timeline)
+        self.schedule = schedule
+        self._next = 0
+        self._t0 = time.monotonic()
+        self.completed_s: dict[str, float] = {}
+        self.plan_events: Counter[str] = Counter()
+        self._pending: list[tuple[str, object]] = []
+        self._shown: set[str] = set()
+        self.create_subscription(String, PLAN_EVENTS, self._on_plan, topics.EVENTS)
+        lm = stack.lane_map
+        self.gates = {
+            lm.yard_of("CN"): self._first_gate(lm.yard_of("CN"), lm.yard_of("VN")),
+            lm.yard_of("VN"): self._first_gate(lm.yard_of("VN"), lm.yard_of("CN")),
+        }
+
+    def _first_gate(self, a: str, b: str) -> str:
+        lm = self.stack.lane_map
+        for leg in lm.route(a, b):
+            if lm.node(leg.end_node).kind is NodeKind.GATE:
+                return leg.end_node
+        return ""
+
+    def restart_clock(self) -> None:
+        """Count scenario time from now (after the stack is up)."""
+        self._t0 = time.monotonic()
+
+    def sim_s(self) -> float:
+        """Seconds on the scenario's (accelerated) clock since the driver started."""
+        return (time.monotonic() - self._t0) * self.timeline.time_scale
+
+    def _on_status(self, msg: RunStatus) -> None:
+        old = self.status.get(msg.run_id)
+        self.status[msg.run_id] = msg
+        if old is not None and old.status == msg.status:
+            return
+        if msg.status_name == "COMPLETED":
+            self.completed_s[msg.run_id] = self.sim_s()
+            self.timeline.add(msg.run_id, f"COMPLETED   {msg.vehicle_id} at {msg.last_node_id}")
+        elif msg.status_name in ("FAILED", "CANCELLED"):
+            self.timeline.add(msg.run_id, f"{msg.status_name:<11} {msg.reason}")
+
+    def _on_decision(self, msg: ClearanceDecision) -> None:
+        self.decisions[msg.run_id] = msg
+        if msg.decision_name != "CLEARED":
+            self.timeline.add(msg.run_id, f"{msg.decision_name:<11} {'; '.join(msg.reasons)}")
+
+    def _on_plan(self, msg: String) -> None:
+        event = json.loads(msg.data)
+        reason = str(event.get("reason", ""))
+        self.plan_events[reason.split(":")[0].split(" ")[0]] += 1
+        vehicle = str(event.get("vehicle_id", ""))
+        key = f"{vehicle} {reason}"
+        if not reason.startswith("joins") and key not in self._shown:
+            self._shown.add(key)  # each distinct event once
+            self.timeline.add(vehicle, f"PLAN        {reason}")
+
+    def submit_due(self) -> None:
+        """Submit every run whose arrival time has come (without waiting for the answers)."""
+        now = self.sim_s()
+        while self._next < len(self.schedule) and self.schedule[self._next].at_s <= now:
+            planned = self.schedule[self._next].planned
+            self._next += 1
+            self.planned[planned.run.run_id] = planned
+            request = SubmitRun.Request(run=convert.run_to_msg(planned.run))
+            self._pending.append((planned.run.run_id, self.submit_client.call_async(request)))
+
+    def play_checkpoint(self) -> None:
+        """A truck with a dispatched run at its checkpoint gate: manifest, then plate read."""
+        for run_id, msg in sorted(self.status.items()):
+            if msg.status_name not in ("DISPATCHED", "IN_PROGRESS"):
+                continue
+            if run_id in self.checkpoint_posted or run_id in self.decisions:
+                continue
+            planned = self.planned.get(run_id)
+            vehicle = self.vehicles.get(msg.vehicle_id)
+            truck = self.stack.fleet.by_serial(msg.vehicle_id)
+            if planned is None or vehicle is None or truck is None:
+                continue
+            if vehicle.last_node_id != self.gates.get(planned.run.origin):
+                continue
+            self.checkpoint_posted.add(run_id)
+            declared = planned.declared_plate or truck.plate
+            self._post_now(run_id, planned, declared, truck.plate)
+
+    def _post_now(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
+        import asyncio
+
+        asyncio.run(self._post(run_id, planned, declared, read))
+
+    def run_for(self, sim_minutes: float) -> None:
+        """Spin for ``sim_minutes`` of the scenario clock."""
+        end = sim_minutes * 60.0
+        while self.sim_s() < end:
+            rclpy.spin_once(self, timeout_sec=0.02)
+            self.submit_due()
+            self.play_checkpoint()
+            if self.stack.supervisor is not None and self.stack.supervisor.dead():
+                raise RuntimeError(f"processes died: {', '.join(self.stack.supervisor.dead())}")
+
+    def summary(self, sim_minutes: float) -> list[str]:
+        """Throughput and outcome lines."""
+        hours = sim_minutes / 60.0
+        by_dir: Counter[str] = Counter()
+        for run_id in self.completed_s:
+            by_dir[self.planned[run_id].run.direction.value] += 1
+        states = Counter(m.status_name for m in self.status.values())
+        total = sum(by_dir.values())
+        return [
+            f"  submitted {len(self.planned)} runs over {sim_minutes:g} simulated minutes",
+            f"  delivered {total} containers: {total / hours:.1f}/h "
+            f"(southbound {by_dir['SOUTHBOUND'] / hours:.1f}/h, "
+            f"northbound {by_dir['NORTHBOUND'] / hours:.1f}/h)",
+            "  run states at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())),
+            "  plan events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.plan_events.items())),
+        ]
