@@ -239,3 +239,49 @@ def test_many_trucks_both_ways_no_conflict_on_single_lane() -> None:
     done = [r for r in loop.ctl.runs() if r.state is RunState.COMPLETED]
     assert not _conflicts(loop.trucks)
     assert len(done) == 24, [(r.run_id, r.state.name, r.vehicle_id) for r in loop.ctl.runs()]
+
+
+def test_lost_truck_leaves_the_plan_and_its_run_goes_to_another() -> None:
+    loop = _loop(2, 0, [_run(1, True)])
+    loop.run(5)
+    first = loop.ctl.run("R001").vehicle_id
+    other = "T02" if first == "T01" else "T01"
+    loop.trucks[first].alive = False
+    cmds = loop.ctl.on_connection(first, "CONNECTIONBROKEN", 6.0)
+    assert any(getattr(c, "reason", "").startswith("connection CONNECTIONBROKEN") for c in cmds)
+    loop.execute(cmds, 6.0)
+    assert not loop.ctl.in_plan(first)
+    assert loop.ctl.run("R001").vehicle_id == other
+    loop.run(1500)
+    assert loop.ctl.run("R001").state is RunState.COMPLETED
+
+
+def test_fatal_error_on_the_lane_fails_the_loaded_run_and_closes_the_segment() -> None:
+    loop = _loop(1, 0, [_run(1, True)])
+    loop.run(400)  # cleared at G-CN, on its way to the tunnel
+    truck = loop.trucks["T01"]
+    assert truck.node not in ("Z-CN", "G-CN")
+    report = truck.report()
+    broken = StateReport(**{**report.__dict__, "driving": True, "errors": ("breakdown: x",),
+                            "error_levels": (("breakdown", "FATAL"),)})  # fmt: skip
+    cmds = loop.ctl.on_state(broken, 401.0)
+    assert loop.ctl.run("R001").state is RunState.FAILED
+    assert not loop.ctl.in_plan("T01")
+    assert any("closes" in getattr(c, "reason", "") for c in cmds)
+
+
+def test_unacknowledged_order_is_sent_again_and_stale_states_are_counted() -> None:
+    ctl = FleetController(MAP, _fleet(1))
+    truck = PureTruck("T01", "Z-CN")
+    ctl.on_connection("T01", "ONLINE", 0.0)
+    ctl.on_state(truck.report(), 0.0)
+    _, _, cmds = ctl.submit(_run(1, True), 0.0)
+    sent = [c for c in cmds if isinstance(c, SendOrder)]
+    assert len(sent) == 1
+    again = [c for c in ctl.tick(ctl.settings.resend_after_s + 1) if isinstance(c, SendOrder)]
+    assert again and again[0].order == sent[0].order
+    old = truck.report()
+    ctl.on_state(truck.report(), 40.0)
+    problems = [c for c in ctl.on_state(old, 41.0) if isinstance(c, Problem)]
+    assert problems and "stale" in problems[0].text
+    assert ctl.counters["stale_states"] == 1

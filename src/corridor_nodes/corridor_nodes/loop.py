@@ -119,7 +119,8 @@ class LoopDriver(ScenarioDriver):
     def _on_plan(self, msg: String) -> None:
         event = json.loads(msg.data)
         reason = str(event.get("reason", ""))
-        self.plan_events[reason.split(":")[0].split(" ")[0]] += 1
+        kind = "late" if " late at " in reason else reason.split(":")[0].split(" ")[0]
+        self.plan_events[kind] += 1
         vehicle = str(event.get("vehicle_id", ""))
         key = f"{vehicle} {reason}"
         if not reason.startswith("joins") and key not in self._shown:
