@@ -2,9 +2,11 @@
 
 Each ``bench/bench_*.py`` module defines ``NAME``, ``METRIC``, ``BASELINE_NAME``, ``TARGET``
 (text), ``measure() -> tuple[float, float]`` returning (ours, baseline) for one run, and
-``met(ours, baseline) -> bool``. This runner repeats ``measure`` (median of ``--runs``, at least
-3), writes ``{"name", "metric", "ours", "baseline", "baseline_name", "ratio", "target", "met",
-"runs", "machine"}`` and prints a table.
+``met(ours, baseline) -> bool``; optionally ``details() -> dict`` (added to the JSON) and
+``QUICK``, a module flag that ``--quick`` sets for a smaller smoke-test size (the JSON then says
+``"quick": true``). This runner repeats ``measure`` (median of ``--runs``, at least 3), writes
+``{"name", "metric", "ours", "baseline", "baseline_name", "ratio", "target", "met", "runs",
+"machine"}`` and prints a table.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Corridor benchmarks")
     parser.add_argument("--runs", type=int, default=5, help="repetitions (median; minimum 3)")
     parser.add_argument("--only", default="", help="run only benchmarks whose name contains this")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke-test sizes, where a benchmark has them"
+    )
     args = parser.parse_args()
     runs = max(3, args.runs)
     out = BENCH / "results"
@@ -48,6 +53,8 @@ def main() -> int:
         spec.loader.exec_module(module)
         if args.only and args.only not in module.NAME:
             continue
+        if args.quick and hasattr(module, "QUICK"):
+            module.QUICK = True
         print(f"running {module.NAME} ({runs} runs) ...", file=sys.stderr, flush=True)
         pairs = [module.measure() for _ in range(runs)]
         ours = statistics.median(p[0] for p in pairs)
@@ -64,6 +71,8 @@ def main() -> int:
             "runs": runs,
             "machine": machine(),
         }
+        if args.quick and hasattr(module, "QUICK"):
+            result["quick"] = True
         if hasattr(module, "details"):
             result["details"] = module.details()
         (out / f"{module.NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
