@@ -30,6 +30,7 @@ Run alone: ``python bench/bench_mqtt_order_latency.py [--quick] [--runs N]``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -239,6 +240,10 @@ def _no_growth(samples: list[int]) -> tuple[bool, float, float]:
 
 def run_once(cfg: Config) -> dict[str, Any]:
     """One full run; returns every number of it."""
+    # paho waits in select(), which takes file descriptors below 1024 only; each client holds
+    # three (socket and wake-up pair), and a stopped client's are freed by the cycle collector.
+    # Without this, a second run in the same process can run out and some clients never connect.
+    gc.collect()
     lane_map = load_map(REFERENCE)
     serials = [f"B{k:03d}" for k in range(1, cfg.trucks + 1)]
     homes = [YARDS[k % 2] for k in range(cfg.trucks)]
