@@ -24,7 +24,7 @@ yet received by the truck). "No growth" when the mean of the last 10 samples is 
 of the first 10 plus max(10, 20 %).
 
 Metric: p99 ms (median over runs). Target: p99 <= 5 ms and <= 1.2x raw paho, no backlog growth.
-Run alone: ``python bench/bench_mqtt_order_latency.py [--quick] [--runs N]``.
+Run alone: ``python bench/bench_mqtt_order_latency.py [--quick] [--runs N] [--time-scale 1]``.
 """
 
 from __future__ import annotations
@@ -349,6 +349,8 @@ def run_once(cfg: Config) -> dict[str, Any]:
             states_at_window: int | None = None
             k = 0
             sizes: list[int] = []
+            calls: list[int] = []  # ns spent in send_order / publish itself
+            raw_calls: list[int] = []
             while True:
                 due = t_start + k * step_s
                 if due >= t_end:
@@ -360,6 +362,7 @@ def run_once(cfg: Config) -> dict[str, Any]:
                 body = controller.next_body(serial)
                 t0 = time.perf_counter_ns()
                 msg = link.send_order(serial, body)
+                calls.append(time.perf_counter_ns() - t0)
                 sent[(serial, msg["headerId"])] = t0
                 size = len(json.dumps(msg))
                 sizes.append(size)
@@ -369,6 +372,7 @@ def run_once(cfg: Config) -> dict[str, Any]:
                 target = topic(MANUFACTURER, raw_serials[k % RAW_SUBSCRIBERS], "order")
                 t0 = time.perf_counter_ns()
                 raw_pub.publish(target, payload, qos=1)
+                raw_calls.append(time.perf_counter_ns() - t0)
                 raw_sent[k] = t0
                 k += 1
             window_s = time.perf_counter() - (t_start + WARMUP_S)
@@ -424,6 +428,8 @@ def run_once(cfg: Config) -> dict[str, Any]:
         "ours_p50_ms": ours_p50,
         "ours_p99_ms": ours_p99,
         "ours_max_ms": max(ours) / 1e6,
+        "ours_call_p50_p99_ms": list(_percentiles(calls)),
+        "raw_call_p50_p99_ms": list(_percentiles(raw_calls)),
         "raw_p50_ms": raw_p50,
         "raw_p99_ms": raw_p99,
         "raw_max_ms": max(raw) / 1e6,
@@ -467,6 +473,7 @@ def details() -> dict[str, object]:
 
 def _print_run(r: dict[str, Any]) -> None:
     inbox, flight = r["inbox_first_last_max"], r["in_flight_first_last_max"]
+    call, raw_call = r["ours_call_p50_p99_ms"], r["raw_call_p50_p99_ms"]
     print(
         f"  {r['trucks']} trucks, {r['sim_minutes']:g} sim min at {r['time_scale']:g}x "
         f"({r['window_wall_s']} s wall), {r['orders']} orders, mean {r['order_bytes_mean']} B "
@@ -476,6 +483,8 @@ def _print_run(r: dict[str, Any]) -> None:
         f"max {r['ours_max_ms']:.1f} | raw paho p50 {r['raw_p50_ms']:.2f} ms "
         f"p99 {r['raw_p99_ms']:.2f} ms max {r['raw_max_ms']:.1f} | "
         f"ratio p99 {r['ours_p99_ms'] / r['raw_p99_ms']:.2f}\n"
+        f"  in the call itself p50/p99: send_order {call[0] * 1e3:.0f}/{call[1] * 1e3:.0f} µs, "
+        f"paho publish {raw_call[0] * 1e3:.0f}/{raw_call[1] * 1e3:.0f} µs\n"
         f"  states {r['states_per_s']:.0f}/s; backlog inbox first/last/max "
         f"{inbox[0]:.1f}/{inbox[1]:.1f}/{inbox[2]}, orders in flight "
         f"{flight[0]:.1f}/{flight[1]:.1f}/{flight[2]}: "
@@ -486,12 +495,21 @@ def _print_run(r: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    global QUICK
+    global FULL, QUICK
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="repetitions (median)")
     parser.add_argument("--quick", action="store_true", help="50 trucks, 1 simulated minute")
+    parser.add_argument("--trucks", type=int, default=FULL.trucks)
+    parser.add_argument("--sim-minutes", type=float, default=FULL.sim_minutes)
+    parser.add_argument(
+        "--time-scale", type=float, default=FULL.time_scale, help="1 runs in real time"
+    )
+    parser.add_argument(
+        "--order-period", type=float, default=FULL.order_period_s, help="wall s per truck"
+    )
     args = parser.parse_args()
     QUICK = args.quick
+    FULL = Config(args.trucks, args.sim_minutes, args.time_scale, args.order_period)
     pairs = [measure() for _ in range(max(1, args.runs))]
     ours = statistics.median(p[0] for p in pairs)
     base = statistics.median(p[1] for p in pairs)
