@@ -630,6 +630,10 @@ class FleetController:
             if window is None or now_s > window.last_entry_s:
                 return "window closed"
         mine = self._piece_segments(piece)
+        for other, truck in sorted(self._trucks.items()):
+            closed = mine & set(truck.blocked) & self._single
+            if other != serial and closed:
+                return f"single-lane {sorted(closed)[0]} held by {other} (out of the plan)"
         for other, (direction, segments) in self._claims(exclude=serial).items():
             if direction is not trip.direction and mine & segments & self._single:
                 return f"single-lane {sorted(mine & segments & self._single)[0]} held by {other}"
@@ -660,10 +664,6 @@ class FleetController:
             nodes = [s.node_id for s in trip.stops[state.position : state.released + 1]]
             if len(nodes) > 1:
                 out[serial] = (trip.direction, self._piece_segments(nodes))
-        for serial, truck in self._trucks.items():
-            if serial != exclude and truck.blocked:
-                out[f"{serial} (out)"] = (Direction.SOUTHBOUND, set(truck.blocked))
-                out[f"{serial} (out, north)"] = (Direction.NORTHBOUND, set(truck.blocked))
         return out
 
     def _base_ends(self, exclude: str) -> list[tuple[str, Direction | None]]:

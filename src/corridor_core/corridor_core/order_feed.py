@@ -128,10 +128,6 @@ class OrderFeed:
         self.update_id += 1
         return self._send(self._body(lane_map, stitch), now_s)
 
-    def truncate(self, lane_map: LaneMap, now_s: float) -> dict[str, Any]:
-        """An order update that deletes the horizon: the order ends at its last base node."""
-        return self.extend(lane_map, self.stops[: self.released + 1], self.released, now_s)
-
     def on_state(self, report: StateReport) -> None:
         """Note an acknowledgement carried by a state."""
         if report.order_id == self.order_id and report.order_update_id >= self.update_id:

@@ -177,27 +177,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted")
     except (TimeoutError, RuntimeError) as exc:
-        print(f"corridor run: {exc}", file=sys.stderr)
-        for name in stack.supervisor.dead():
-            print(
-                f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
-                file=sys.stderr,
-            )
+        _report_failure(stack, exc)
     finally:
-        driver.destroy_node()
-        rclpy.try_shutdown()
-        codes = stack.stop()
-        print(
-            "  shut down: "
-            + ", ".join(f"{n} exit {c}" for n, c in codes.items())
-            + ", broker stopped"
-        )
+        _shut_down(stack, driver)
     return 0 if ok else 1
+
+
+def _report_failure(stack: object, exc: Exception) -> None:
+    """Print why the run stopped and the last log lines of every process that died."""
+    from corridor_nodes.stack import Stack
+
+    assert isinstance(stack, Stack) and stack.supervisor is not None
+    print(f"corridor run: {exc}", file=sys.stderr)
+    for name in stack.supervisor.dead():
+        print(
+            f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
+            file=sys.stderr,
+        )
+
+
+def _shut_down(stack: object, driver: object | None) -> None:
+    """Destroy the driver node, shut rclpy down, stop every process; print the exit codes."""
+    import rclpy
+    from rclpy.node import Node
+
+    from corridor_nodes.stack import Stack
+
+    assert isinstance(stack, Stack)
+    if isinstance(driver, Node):
+        driver.destroy_node()
+    rclpy.try_shutdown()
+    codes = stack.stop()
+    print(
+        "  shut down: " + ", ".join(f"{n} exit {c}" for n, c in codes.items()) + ", broker stopped"
+    )
 
 
 def _run_loop(args: argparse.Namespace, stack: object) -> int:
     """The loop: workload through the real stack; prints the timeline and throughput."""
-    import rclpy
 
     from corridor_nodes.loop import LoopDriver, workload
     from corridor_nodes.scenario import Timeline
@@ -211,7 +228,6 @@ def _run_loop(args: argparse.Namespace, stack: object) -> int:
         driver = LoopDriver(stack, Timeline(time.monotonic(), args.time_scale), schedule)
         driver.wait_for_checkpoint(30)
         driver.wait_trucks_online(60)
-        driver.timeline.t0 = time.monotonic()
         driver.restart_clock()
         print(f"  {len(schedule)} runs arrive over {args.minutes:g} simulated minutes")
         driver.run_for(args.minutes)
@@ -220,22 +236,9 @@ def _run_loop(args: argparse.Namespace, stack: object) -> int:
     except KeyboardInterrupt:
         print("interrupted")
     except (TimeoutError, RuntimeError) as exc:
-        print(f"corridor run: {exc}", file=sys.stderr)
-        for name in stack.supervisor.dead():
-            print(
-                f"--- {name} exited; last log lines:\n{stack.supervisor.log_tail(name)}",
-                file=sys.stderr,
-            )
+        _report_failure(stack, exc)
     finally:
-        if driver is not None:
-            driver.destroy_node()
-        rclpy.try_shutdown()
-        codes = stack.stop()
-        print(
-            "  shut down: "
-            + ", ".join(f"{n} exit {c}" for n, c in codes.items())
-            + ", broker stopped"
-        )
+        _shut_down(stack, driver)
     return 0 if ok else 1
 
 

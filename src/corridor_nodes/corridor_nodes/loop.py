@@ -9,6 +9,7 @@ the end, throughput per direction.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -76,7 +77,6 @@ class LoopDriver(ScenarioDriver):
         self._t0 = time.monotonic()
         self.completed_s: dict[str, float] = {}
         self.plan_events: Counter[str] = Counter()
-        self._pending: list[tuple[str, object]] = []
         self._shown: set[str] = set()
         self.create_subscription(String, PLAN_EVENTS, self._on_plan, topics.EVENTS)
         lm = stack.lane_map
@@ -93,8 +93,9 @@ class LoopDriver(ScenarioDriver):
         return ""
 
     def restart_clock(self) -> None:
-        """Count scenario time from now (after the stack is up)."""
+        """Count scenario time (and the timeline's wall clock) from now, once the stack is up."""
         self._t0 = time.monotonic()
+        self.timeline.t0 = self._t0
 
     def sim_s(self) -> float:
         """Seconds on the scenario's (accelerated) clock since the driver started."""
@@ -135,7 +136,7 @@ class LoopDriver(ScenarioDriver):
             self._next += 1
             self.planned[planned.run.run_id] = planned
             request = SubmitRun.Request(run=convert.run_to_msg(planned.run))
-            self._pending.append((planned.run.run_id, self.submit_client.call_async(request)))
+            self.submit_client.call_async(request)
 
     def play_checkpoint(self) -> None:
         """A truck with a dispatched run at its checkpoint gate: manifest, then plate read."""
@@ -156,8 +157,6 @@ class LoopDriver(ScenarioDriver):
             self._post_now(run_id, planned, declared, truck.plate)
 
     def _post_now(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
-        import asyncio
-
         asyncio.run(self._post(run_id, planned, declared, read))
 
     def run_for(self, sim_minutes: float) -> None:
