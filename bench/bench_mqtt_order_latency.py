@@ -319,9 +319,10 @@ def run_once(cfg: Config) -> dict[str, Any]:
             link.start()
             _wait("raw subscribers", lambda: len(subscribed) == RAW_SUBSCRIBERS)
             _wait("raw publisher", raw_pub.is_connected)
-            _wait("controller link", link.client.is_connected)
+            _wait("controller link", link.is_connected)
             controller.start()
             fleet = FleetLoop(trucks).start()
+            gc.freeze()  # start-up objects out of the collector's way, as the nodes do
 
             sent: dict[tuple[str, int], int] = {}  # (serial, headerId) -> t_ns
             raw_sent: dict[int, int] = {}
@@ -385,6 +386,7 @@ def run_once(cfg: Config) -> dict[str, Any]:
             stop_sampling.set()
             sampler.join(2)
         finally:
+            gc.unfreeze()  # the next run's gc.collect() must free this run's clients
             if fleet is not None:
                 fleet.stop()
             if controller is not None:

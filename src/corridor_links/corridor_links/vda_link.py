@@ -77,12 +77,21 @@ def decode(mqtt_topic: str, payload: bytes) -> Inbound:
 
 
 class VdaLink:
-    """One MQTT 5 connection of the controller to the broker, with a persistent session.
+    """The controller's two MQTT 5 connections to the broker, both with persistent sessions.
 
-    The session (fixed ``client_id``, ``clean_start=False``, session expiry
-    ``session_expiry_s``) keeps the controller's QoS 1 subscriptions and queues QoS 1 messages
-    for it while it is away, across broker restarts; paho resends unacknowledged QoS 1 orders
-    after a reconnect. Two links with the same ``client_id`` take the session from each other.
+    ``client`` (client id ``client_id``) subscribes to every truck's ``state`` and
+    ``connection``; its network thread decodes them onto :attr:`inbox`. ``sender`` (client id
+    ``<client_id>-tx``) only publishes orders and instant actions, so an order never queues
+    behind the decoding of incoming states: with 200 trucks at 1 Hz that thread is busy a good
+    part of the time. One sender keeps orders and instant actions to a truck in send order.
+
+    The sessions (fixed client ids, ``clean_start=False``, session expiry ``session_expiry_s``)
+    keep the QoS 1 subscriptions and queue QoS 1 messages for the controller while it is away,
+    across broker restarts; paho resends unacknowledged QoS 1 orders after a reconnect. Two links
+    with the same ``client_id`` take the sessions from each other.
+
+    :attr:`inbox` gets ``LinkStatus(True)`` once both connections are up and ``LinkStatus(False)``
+    when either goes down.
 
     Args:
         host: broker host.
@@ -90,10 +99,10 @@ class VdaLink:
         username: the controller's account.
         password: its password.
         manufacturer: VDA 5050 manufacturer of the fleet (topic level).
-        client_id: MQTT client id; fixed so that the session can be resumed.
+        client_id: MQTT client id of the receiving connection; the sender's adds ``-tx``.
         tls_ca: CA certificate that signed the broker's; None for plain MQTT.
         tls_client_cert: certificate and key for a broker that requires client certificates.
-        session_expiry_s: how long the broker keeps the session after a disconnect.
+        session_expiry_s: how long the broker keeps the sessions after a disconnect.
 
     Raises:
         TlsError: a TLS file is missing or unusable.
@@ -118,64 +127,98 @@ class VdaLink:
         self._lock = threading.Lock()
         self._last_header: dict[str, int] = {}
         self._host, self._port = host, port
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
-        )
-        self.client.username_pw_set(username, password)
-        if tls_ca is not None:
-            configure_client_tls(self.client, tls_ca, tls_client_cert)
+        self._up = {"receive": False, "send": False}
+        self._up_lock = threading.Lock()  # never held around paho calls
         self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         self._connect_properties.SessionExpiryInterval = session_expiry_s
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
+        self.client = self._make_client(client_id, username, password, tls_ca, tls_client_cert)
+        self.sender = self._make_client(
+            f"{client_id}-tx", username, password, tls_ca, tls_client_cert
+        )
+        self.client.on_connect = lambda c, u, f, r, p: self._on_connect("receive", c, r)
+        self.sender.on_connect = lambda c, u, f, r, p: self._on_connect("send", c, r)
+        self.client.on_disconnect = lambda c, u, f, r, p: self._on_disconnect("receive", r)
+        self.sender.on_disconnect = lambda c, u, f, r, p: self._on_disconnect("send", r)
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.2, 5)
+
+    @staticmethod
+    def _make_client(
+        client_id: str,
+        username: str,
+        password: str,
+        tls_ca: Path | None,
+        tls_client_cert: CertPair | None,
+    ) -> mqtt.Client:
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        client.username_pw_set(username, password)
+        if tls_ca is not None:
+            configure_client_tls(client, tls_ca, tls_client_cert)
+        client.reconnect_delay_set(0.2, 5)
+        return client
+
+    def reconnect_delay_set(self, min_delay_s: float, max_delay_s: float) -> None:
+        """Set both connections' reconnect back-off."""
+        for client in (self.client, self.sender):
+            client.reconnect_delay_set(min_delay_s, max_delay_s)  # type: ignore[arg-type]
+
+    def is_connected(self) -> bool:
+        """Both connections are up."""
+        return bool(self.client.is_connected() and self.sender.is_connected())
 
     def start(self) -> None:
-        """Connect in the background; reconnects by itself."""
-        self.client.connect_async(
-            self._host,
-            self._port,
-            keepalive=10,
-            clean_start=False,
-            properties=self._connect_properties,
-        )
-        self.client.loop_start()
+        """Connect both in the background; each reconnects by itself."""
+        for client in (self.sender, self.client):
+            client.connect_async(
+                self._host,
+                self._port,
+                keepalive=10,
+                clean_start=False,
+                properties=self._connect_properties,
+            )
+            client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect and stop the network thread."""
-        self.client.disconnect()
-        self.client.loop_stop()
+        """Disconnect and stop the network threads."""
+        for client in (self.client, self.sender):
+            client.disconnect()
+            client.loop_stop()
 
     def send_order(self, serial: str, body: dict[str, Any]) -> dict[str, Any]:
         """Stamp a header on an order body and publish it (QoS 1). Returns the message sent."""
-        with self._lock:
-            msg = self.stamper.stamp(serial, "order", body, time.time())
-        self.client.publish(vda_topic(self.manufacturer, serial, "order"), json.dumps(msg), qos=1)
-        return msg
+        return self._send(serial, "order", body)
 
     def send_instant_actions(self, serial: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
         """Stamp and publish an ``instantActions`` message (QoS 1). Returns the message sent."""
+        return self._send(serial, "instantActions", {"actions": actions})
+
+    def _send(self, serial: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        # One lock around stamp and publish: headerIds reach the broker in counting order.
         with self._lock:
-            msg = self.stamper.stamp(serial, "instantActions", {"actions": actions}, time.time())
-        topic = vda_topic(self.manufacturer, serial, "instantActions")
-        self.client.publish(topic, json.dumps(msg), qos=1)
+            msg = self.stamper.stamp(serial, name, body, time.time())
+            payload = json.dumps(msg, separators=(",", ":"))
+            self.sender.publish(vda_topic(self.manufacturer, serial, name), payload, qos=1)
         return msg
 
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
+    def _on_connect(self, role: str, client: mqtt.Client, reason: Any) -> None:
         if reason.is_failure:
-            self.inbox.put(LinkStatus(False, f"broker refused the controller: {reason}"))
+            self.inbox.put(LinkStatus(False, f"broker refused the controller ({role}): {reason}"))
             return
-        for name in ("state", "connection"):
-            client.subscribe(vda_topic(self.manufacturer, "+", name), qos=1)
-        self.inbox.put(LinkStatus(True, f"connected to broker {self._host}:{self._port}"))
+        if role == "receive":
+            for name in ("state", "connection"):
+                client.subscribe(vda_topic(self.manufacturer, "+", name), qos=1)
+        with self._up_lock:
+            was_up = all(self._up.values())
+            self._up[role] = True
+            now_up = all(self._up.values())
+        if now_up and not was_up:
+            self.inbox.put(LinkStatus(True, f"connected to broker {self._host}:{self._port}"))
 
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        self.inbox.put(LinkStatus(False, f"lost broker: {reason}"))
+    def _on_disconnect(self, role: str, reason: Any) -> None:
+        with self._up_lock:
+            self._up[role] = False
+        self.inbox.put(LinkStatus(False, f"lost broker ({role} connection): {reason}"))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         item = decode(message.topic, message.payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
@@ -36,6 +37,9 @@ def spin(make_node: Callable[[], Node], name: str, args: list[str] | None = None
         print(f"{name}: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    # Start-up objects (map, plan tables, rclpy, paho) never die: keep them out of the cyclic
+    # collector, whose full passes over them otherwise stall every thread for milliseconds.
+    gc.freeze()
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
