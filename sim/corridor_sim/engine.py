@@ -149,6 +149,16 @@ class CorridorEngine:
         }
         self.bound_for: dict[str, dict[str, Direction]] = {n.node_id: {} for n in lm.nodes}
         self.driving: dict[str, tuple[str, Direction, float, float]] = {}  # truck -> leg
+        # trucks at the end of a segment that may not arrive yet, in lane order (FIFO)
+        self.lane_queue: dict[tuple[str, Direction], list[tuple[str, str, float, float]]] = {}
+        self.queue_retry_s = math.inf  # a queued through truck may go on at this time
+        # block signals on single-lane segments: direction claims by trucks that will roll
+        # into the block from the one before it, trucks asking to enter, and the phase
+        # (direction, entries since the direction last changed)
+        self.block_claims: dict[str, dict[str, Direction]] = {s: {} for s in self.single}
+        self.requests: dict[str, dict[str, Direction]] = {s: {} for s in self.single}
+        self.phase: dict[str, tuple[Direction | None, int]] = {s: (None, 0) for s in self.single}
+        self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self.token_withheld = False
@@ -230,6 +240,7 @@ class CorridorEngine:
     # --- the truck's decision loop ---------------------------------------------------------
     def _kick(self) -> None:
         """Re-evaluate every truck that waits on something other than time."""
+        self._drain_queues()
         for truck in sorted(self.waiting):
             self._advance(truck)
         for truck, tr in self.trucks.items():
@@ -392,15 +403,22 @@ class CorridorEngine:
         key = (seg, d)
         if seg in self.single:
             opp = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
-            if opp in self.in_segment[seg].values():
+            self.requests[seg][tr.truck_id] = d  # dropped when it enters (or goes stale)
+            if not self._block_free_for(seg, d, tr.truck_id):
+                return False, None
+            if not self._signal_allows(seg, d, tr.truck_id):
                 return False, None
             clear_at = (
                 self.last_exit.get((seg, opp), -math.inf) + self.lane_map.segment(seg).all_clear_s
             )
             if now < clear_at:
                 return False, clear_at
-        if not self._room_at(trip.stops[pos + 1].node_id, d):
-            return False, None
+        if (
+            seg in self.single
+            and not self._has_place(tr.truck_id, trip.stops[pos + 1].node_id, d)
+            and not self._passes_through(tr.truck_id, trip, pos + 1)
+        ):
+            return False, None  # it must not stop inside the block: a place, or a way on
         same_way = sum(1 for x in self.in_segment[seg].values() if x is d)
         if same_way >= self.segment_room[seg]:
             return False, None  # the lane is full of trucks queued behind a stopped one
@@ -420,6 +438,88 @@ class CorridorEngine:
         here = self.bound_for[node]
         same = sum(1 for x in here.values() if x is d)
         return len(here) < cap and same < max(1.0, cap - 1)
+
+    def _has_place(self, truck: str, node: str, d: Direction) -> bool:
+        """The truck holds a place at ``node`` or one is free."""
+        return truck in self.bound_for[node] or self._room_at(node, d)
+
+    def _passes_through(self, truck: str, trip: Trip, i: int) -> bool:
+        """Does the truck roll through stop ``i`` without standing? Not the last stop, no
+        service there for its direction, not the border point, not a yard, and the leg after it
+        released and either on a two-way segment (where it can always queue in its own lane)
+        or, coming out of a single-lane block, a next block it may claim now, with a place at
+        that block's far end (through a passing bay without stopping)."""
+        state = self.planner.trucks.get(truck)
+        if state is None or i + 1 >= len(trip.stops):
+            return False
+        if i + 1 > state.released and not self.planner.auto_release:
+            return False  # (auto release: reaching stop i releases the leg after it)
+        node = trip.stops[i].node_id
+        if node in self.border or node in self.yards or (node, trip.direction) in self.dwell_at:
+            return False
+        after = trip.passes[i].segment
+        if after not in self.single:
+            return True
+        if i == 0 or trip.passes[i - 1].segment not in self.single:
+            return False  # only a block's claim reaches into the next block (a passing bay)
+        d = trip.direction
+        return (
+            self._block_free_for(after, d, truck)
+            and (truck in self.block_claims[after] or self._signal_allows(after, d, truck))
+            and self._has_place(truck, trip.stops[i + 1].node_id, d)
+        )
+
+    def _block_free_for(self, seg: str, d: Direction, truck: str) -> bool:
+        """No opposite-direction truck inside the block or holding a claim on it."""
+        if any(x is not d for x in self.in_segment[seg].values()):
+            return False
+        return all(x is d or t == truck for t, x in self.block_claims[seg].items())
+
+    def _platoon_cap(self, seg: str) -> int:
+        """Most trucks one direction may send into a block in a row while the other waits:
+        the controller's platoon limit, else the larger holding place at the block's ends."""
+        cap = self.planner.router.controller.platoon_cap
+        if cap is not None:
+            return max(1, cap)
+        segment = self.lane_map.segment(seg)
+        ends = [self.capacity[n] for n in (segment.from_node, segment.to_node)]
+        finite = [int(c) for c in ends if not math.isinf(c)]
+        return max(2, max(finite, default=8))
+
+    def _signal_allows(self, seg: str, d: Direction, truck: str) -> bool:
+        """The block signal: a direction keeps the block while the other has nobody waiting,
+        and for at most the platoon cap of trucks in a row when it has. With a cap of one
+        (``fifo``) the block takes one truck at a time."""
+        if truck in self.block_claims[seg]:
+            return True  # already granted, from the block before
+        cap = self.platoon_cap[seg]
+        if cap == 1 and (self.in_segment[seg] or any(t != truck for t in self.block_claims[seg])):
+            return False
+        direction, entries = self.phase[seg]
+        if direction is not d or entries < cap:
+            return True
+        return not self._others_waiting(seg, d)
+
+    def _others_waiting(self, seg: str, d: Direction) -> bool:
+        """Is a truck of the other direction waiting to enter ``seg``? (stale asks dropped)"""
+        asks = self.requests[seg]
+        for truck, x in list(asks.items()):
+            if x is d:
+                continue
+            tr = self.trucks[truck]
+            state = self.planner.trucks.get(truck)
+            trip = state.trips[0] if state and state.trips else None
+            if (
+                tr.busy
+                or trip is None
+                or state is None
+                or state.position >= len(trip.passes)
+                or trip.passes[state.position].segment != seg
+            ):
+                del asks[truck]
+                continue
+            return True
+        return False
 
     def _speed_mps(self, seg_id: str) -> float:
         seg = self.lane_map.segment(seg_id)
@@ -471,7 +571,21 @@ class CorridorEngine:
         self.last_entry[key] = now
         self.in_segment[seg.segment_id][tr.truck_id] = d
         self.bound_for[node].pop(tr.truck_id, None)
-        self.bound_for[nxt.node_id][tr.truck_id] = d
+        for claims in self.block_claims.values():
+            claims.pop(tr.truck_id, None)
+        if seg.segment_id in self.single:
+            self.requests[seg.segment_id].pop(tr.truck_id, None)
+            direction, entries = self.phase[seg.segment_id]
+            self.phase[seg.segment_id] = (d, entries + 1 if direction is d else 1)
+        if self._passes_through(tr.truck_id, trip, pos + 1):
+            after = trip.passes[pos + 1].segment
+            if after in self.single:  # the next block is this truck's now, and a place after it
+                self.block_claims[after][tr.truck_id] = d
+                far = trip.stops[pos + 2].node_id
+                if not math.isinf(self.capacity[far]):
+                    self.bound_for[far][tr.truck_id] = d
+        elif self._room_at(nxt.node_id, d):
+            self.bound_for[nxt.node_id][tr.truck_id] = d  # its place there, claimed now
         self.driving[tr.truck_id] = (seg.segment_id, d, now, exit_s)
         tr.busy = True
         tr.driving_leg = pos
@@ -519,6 +633,52 @@ class CorridorEngine:
         self._kick()
 
     def _reach(
+        self, truck: str, node: str, seg: str, d: Direction, entered_s: float, v_end: float
+    ) -> None:
+        """The truck is at the end of ``seg``: it arrives at ``node`` if it may, otherwise it
+        waits at the end of the segment, behind any truck already waiting there."""
+        queue = self.lane_queue.setdefault((seg, d), [])
+        if queue or not self._may_arrive(truck, node, d):
+            queue.append((truck, node, entered_s, v_end))
+            return
+        self._enter_node(truck, node, seg, d, entered_s, v_end)
+
+    def _may_arrive(self, truck: str, node: str, d: Direction) -> bool:
+        """A place claimed or free at ``node`` (claimed now), or a truck that rolls through
+        and may go on at once."""
+        if truck in self.bound_for[node] or math.isinf(self.capacity[node]):
+            return True
+        state = self.planner.trucks[truck]
+        trip = state.trips[0] if state.trips else None
+        if trip is not None and state.position + 1 < len(trip.stops):
+            pos = state.position + 1
+            if trip.stops[pos].node_id == node and self._passes_through(truck, trip, pos):
+                ok, retry_s = self._may_enter(self.trucks[truck], trip, pos)
+                if ok:
+                    return True
+                if retry_s is not None and retry_s < self.queue_retry_s:
+                    self.queue_retry_s = retry_s
+                    self.events.at(retry_s, self._retry_queues)
+        if self._room_at(node, d):
+            self.bound_for[node][truck] = d
+            return True
+        return False
+
+    def _retry_queues(self) -> None:
+        self.queue_retry_s = math.inf
+        self._kick()
+
+    def _drain_queues(self) -> None:
+        """Let waiting trucks at segment ends arrive, in lane order."""
+        for (seg, d), queue in list(self.lane_queue.items()):
+            while queue:
+                truck, node, entered_s, _ = queue[0]
+                if not self._may_arrive(truck, node, d):
+                    break
+                queue.pop(0)
+                self._enter_node(truck, node, seg, d, entered_s, 0.0)
+
+    def _enter_node(
         self, truck: str, node: str, seg: str, d: Direction, entered_s: float, v_end: float
     ) -> None:
         now = self.events.now_s
@@ -664,7 +824,9 @@ class CorridorEngine:
         end = self.cfg.end_s
         if not self.cfg.record:
             return
+        queued = {q[0] for queue in self.lane_queue.values() for q in queue}
         for truck, (seg, d, enter_s, exit_s) in sorted(self.driving.items()):
+            exit_s = max(exit_s, end) if truck in queued else exit_s
             self.occupancy.append((truck, seg, "segment", d.value, enter_s, exit_s))
         for tr in self.trucks.values():
             if tr.node_rows_from is not None and not tr.busy:
