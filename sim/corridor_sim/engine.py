@@ -5,13 +5,25 @@ Planner` the dispatcher node runs. The engine plays the world around it: stochas
 service (gates, scanners, cranes, km-0 token, inspections, battery swap), truck kinematics per
 segment, container arrivals and clearances, and the disruptions of the reference scenario.
 
-How trucks execute a plan (the vehicle side of the released base):
+How trucks execute a plan (the vehicle side of the released base): the planner decides which
+truck carries which load by which route; the lane's interlocks decide when a truck moves, since
+stochastic service makes planned times drift within minutes.
 
-- a truck leaves a stop only when the next stop is released and its services there are done;
-  it leaves a yard never before the planned departure (departure waves form platoons);
-- block interlock: it enters a single-lane segment only when no opposite-direction truck is
-  inside or cleared less than ``all_clear_s`` ago; it enters any segment only when the node
-  ahead has room (trucks there and on their way; one direction may fill all places but one);
+- a truck leaves a stop when the next stop is released and its services there are done (at a
+  yard: as soon as it is loaded; planned departures are not waited for);
+- places: a truck that will stand at a node (a service there, the border point, a wait for the
+  next block) holds one of the node's places from when it leaves the stop before. A truck that
+  rolls through a node onto a two-way segment holds none. One direction may hold all places
+  but those the other direction needs: one, or a whole platoon where the other direction comes
+  out of a single-lane block and must stand there (a gate, the border point);
+- two-way segments: a truck may enter without a place ahead; at the end it waits in its own
+  lane, in lane order, until it has one;
+- single-lane blocks: a truck enters only with no opposite-direction truck inside or holding a
+  claim, ``all_clear_s`` after the last one left, with a place at the far end or a way on; the
+  block signal keeps the block for one direction while the other has nobody waiting, and for
+  at most the controller's platoon cap in a row when it has (``fifo``: one truck at a time).
+  Out of one block into the next (a passing bay) a truck may claim the next block and a place
+  beyond it when it enters the first, and then rolls through the bay;
 - it crosses the border point only with clearance, inside an open window, with a token;
 - same-direction trucks keep the following rule's headway and never overtake;
 - a truck that is late reports its position, and the planner re-plans its horizon.
@@ -141,7 +153,14 @@ class CorridorEngine:
         self.last_entry: dict[tuple[str, Direction], float] = {}
         self.lane_free_s: dict[tuple[str, Direction], float] = {}  # earliest next exit
         self.waiting: set[str] = set()
-        self.capacity = {n.node_id: standing_slots(lm, n.node_id) for n in lm.nodes}
+        # places at a node: its holding slots and one per service lane of its stations (a gate
+        # with a lane each way holds a truck in each); yards and parkings are unbounded
+        self.capacity = {
+            n.node_id: standing_slots(lm, n.node_id)
+            if math.isinf(standing_slots(lm, n.node_id))
+            else float(n.holding_slots + sum(st.servers for st in lm.stations_at(n.node_id)))
+            for n in lm.nodes
+        }
         spacing_m = self.vehicle.length_m + lm.following.standstill_gap_m
         self.segment_room = {
             s.segment_id: (int(s.length_m // spacing_m) + 1) * max(1, s.lanes_per_direction)
@@ -159,6 +178,7 @@ class CorridorEngine:
         self.requests: dict[str, dict[str, Direction]] = {s: {} for s in self.single}
         self.phase: dict[str, tuple[Direction | None, int]] = {s: (None, 0) for s in self.single}
         self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
+        self.limit = self._direction_limits()
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self.token_withheld = False
@@ -285,9 +305,6 @@ class CorridorEngine:
         if pos + 1 >= len(trip.stops) or pos + 1 > state.released:
             self.waiting.add(truck)
             return
-        if now < stop.depart_s - 1e-9 and self._keeps_time(trip, pos):
-            self.events.at(stop.depart_s, self._advance, truck)
-            return
         ok, retry_s = self._may_enter(tr, trip, pos)
         if not ok:
             self.counts["interlock_waits"] += 1
@@ -298,12 +315,6 @@ class CorridorEngine:
                 self.waiting.add(truck)
             return
         self._depart(tr, trip, pos)
-
-    def _keeps_time(self, trip: Trip, pos: int) -> bool:
-        """Must the truck wait for the planned departure here? At yards (departure waves, so
-        trucks leave in platoons); on the lane the block interlock (direction, all-clear,
-        room ahead) decides, since stochastic service makes planned times drift."""
-        return trip.stops[pos].node_id in self.yards
 
     def _late_check(self, tr: TruckSim, trip: Trip, pos: int) -> None:
         """Report once per stop when the truck is past its planned departure."""
@@ -437,7 +448,35 @@ class CorridorEngine:
             return True
         here = self.bound_for[node]
         same = sum(1 for x in here.values() if x is d)
-        return len(here) < cap and same < max(1.0, cap - 1)
+        return len(here) < cap and same < self.limit[(node, d)]
+
+    def _direction_limits(self) -> dict[tuple[str, Direction], float]:
+        """Most places one direction may hold at a node: all but those the other direction
+        needs there. That is one place, so neither direction can shut the other out; or a
+        whole platoon where the other direction comes out of a single-lane block and must
+        stand at the node (a gate or the border point), so the block's platoons fit."""
+        lm = self.lane_map
+        home, away = lm.yard_of(lm.southbound_from), lm.yard_of(lm.far_side())
+        arrive_via: dict[tuple[str, Direction], str] = {}
+        for d, (a, b) in (
+            (Direction.SOUTHBOUND, (home, away)),
+            (Direction.NORTHBOUND, (away, home)),
+        ):
+            for leg in lm.route(a, b):
+                arrive_via[(leg.end_node, d)] = leg.segment.segment_id
+        limits: dict[tuple[str, Direction], float] = {}
+        for node, cap in self.capacity.items():
+            for d in Direction:
+                other = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
+                seg = arrive_via.get((node, other))
+                stands = node in self.border or (node, other) in self.dwell_at
+                need = 1
+                if seg in self.single and stands:
+                    need = min(
+                        self.platoon_cap[seg], math.ceil(cap / 2) if not math.isinf(cap) else 1
+                    )
+                limits[(node, d)] = max(1.0, cap - need)
+        return limits
 
     def _has_place(self, truck: str, node: str, d: Direction) -> bool:
         """The truck holds a place at ``node`` or one is free."""
@@ -500,6 +539,11 @@ class CorridorEngine:
             return True
         return not self._others_waiting(seg, d)
 
+    def _count_entry(self, seg: str, d: Direction) -> None:
+        """One more truck of direction ``d`` let into block ``seg`` (the signal's phase)."""
+        direction, entries = self.phase[seg]
+        self.phase[seg] = (d, entries + 1 if direction is d else 1)
+
     def _others_waiting(self, seg: str, d: Direction) -> bool:
         """Is a truck of the other direction waiting to enter ``seg``? (stale asks dropped)"""
         asks = self.requests[seg]
@@ -537,10 +581,19 @@ class CorridorEngine:
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
     def _to_yard_s(self, trip: Trip, pos: int) -> float:
-        """Free-flow seconds from stop ``pos`` to the end of the trip."""
-        return (
-            sum(q.exit_s - q.enter_s for q in trip.passes[pos:]) + 60.0
-        )  # a minute of margin for the gate
+        """Seconds from stop ``pos`` to the end of the trip, to leave the lane by the close:
+        free-flow driving, a minute for the gate, and at each single-lane block ahead the
+        longest wait for the block signal (an opposite platoon of the cap crossing it, then
+        the all-clear)."""
+        total = 60.0
+        for q in trip.passes[pos:]:
+            drive_s = q.exit_s - q.enter_s
+            total += drive_s
+            if q.segment in self.single:
+                seg = self.lane_map.segment(q.segment)
+                total += drive_s + self.platoon_cap[q.segment] * self._headway_s(q.segment)
+                total += seg.all_clear_s
+        return total
 
     def _depart(self, tr: TruckSim, trip: Trip, pos: int) -> None:
         now = self.events.now_s
@@ -571,16 +624,18 @@ class CorridorEngine:
         self.last_entry[key] = now
         self.in_segment[seg.segment_id][tr.truck_id] = d
         self.bound_for[node].pop(tr.truck_id, None)
+        claimed = tr.truck_id in self.block_claims.get(seg.segment_id, ())
         for claims in self.block_claims.values():
             claims.pop(tr.truck_id, None)
         if seg.segment_id in self.single:
             self.requests[seg.segment_id].pop(tr.truck_id, None)
-            direction, entries = self.phase[seg.segment_id]
-            self.phase[seg.segment_id] = (d, entries + 1 if direction is d else 1)
+            if not claimed:  # a claim counted in the phase when it was granted
+                self._count_entry(seg.segment_id, d)
         if self._passes_through(tr.truck_id, trip, pos + 1):
             after = trip.passes[pos + 1].segment
             if after in self.single:  # the next block is this truck's now, and a place after it
                 self.block_claims[after][tr.truck_id] = d
+                self._count_entry(after, d)
                 far = trip.stops[pos + 2].node_id
                 if not math.isinf(self.capacity[far]):
                     self.bound_for[far][tr.truck_id] = d
@@ -638,29 +693,41 @@ class CorridorEngine:
         """The truck is at the end of ``seg``: it arrives at ``node`` if it may, otherwise it
         waits at the end of the segment, behind any truck already waiting there."""
         queue = self.lane_queue.setdefault((seg, d), [])
-        if queue or not self._may_arrive(truck, node, d):
+        if queue or not self._may_arrive(truck, node, seg, d):
             queue.append((truck, node, entered_s, v_end))
             return
         self._enter_node(truck, node, seg, d, entered_s, v_end)
 
-    def _may_arrive(self, truck: str, node: str, d: Direction) -> bool:
+    def _may_arrive(self, truck: str, node: str, seg: str, d: Direction) -> bool:
         """A place claimed or free at ``node`` (claimed now), or a truck that rolls through
-        and may go on at once."""
-        if truck in self.bound_for[node] or math.isinf(self.capacity[node]):
+        and may go on at once. On a two-way segment, a truck behind it in the lane with a
+        place hands it over: the first in the lane arrives first."""
+        here = self.bound_for[node]
+        if truck in here or math.isinf(self.capacity[node]):
             return True
         state = self.planner.trucks[truck]
         trip = state.trips[0] if state.trips else None
-        if trip is not None and state.position + 1 < len(trip.stops):
-            pos = state.position + 1
-            if trip.stops[pos].node_id == node and self._passes_through(truck, trip, pos):
-                ok, retry_s = self._may_enter(self.trucks[truck], trip, pos)
-                if ok:
+        pos = state.position + 1
+        if (
+            trip is not None
+            and pos < len(trip.stops)
+            and trip.stops[pos].node_id == node
+            and self._passes_through(truck, trip, pos)
+        ):
+            ok, retry_s = self._may_enter(self.trucks[truck], trip, pos)
+            if ok:
+                return True
+            if retry_s is not None and retry_s < self.queue_retry_s:
+                self.queue_retry_s = retry_s
+                self.events.at(retry_s, self._retry_queues)
+        elif seg not in self.single:
+            for other, x in self.in_segment[seg].items():
+                if other != truck and x is d and other in here:
+                    del here[other]
+                    here[truck] = d
                     return True
-                if retry_s is not None and retry_s < self.queue_retry_s:
-                    self.queue_retry_s = retry_s
-                    self.events.at(retry_s, self._retry_queues)
         if self._room_at(node, d):
-            self.bound_for[node][truck] = d
+            here[truck] = d
             return True
         return False
 
@@ -673,7 +740,7 @@ class CorridorEngine:
         for (seg, d), queue in list(self.lane_queue.items()):
             while queue:
                 truck, node, entered_s, _ = queue[0]
-                if not self._may_arrive(truck, node, d):
+                if not self._may_arrive(truck, node, seg, d):
                     break
                 queue.pop(0)
                 self._enter_node(truck, node, seg, d, entered_s, 0.0)

@@ -214,18 +214,48 @@ class ReservationTable:
     def earliest_service(
         self, station: str, t: float, duration_s: float, servers: int, truck: str = ""
     ) -> float:
-        """The earliest start at or after ``t`` of a service of ``duration_s`` on a free server."""
-        uses = sorted(
-            (u for u in self.services.get(station, ()) if u.truck != truck), key=lambda u: u.end_s
-        )
-        s = t
+        """The earliest start at or after ``t`` of a service of ``duration_s`` on a free server.
+
+        One sweep over the station's uses in time order finds the first stretch with a server
+        free for ``duration_s``; the stretch is confirmed with the exact overlap count (and the
+        search goes on from there in the rare case the two disagree within EPS).
+        """
+        uses = [u for u in self.services.get(station, ()) if u.truck != truck and u.end_s > t + EPS]
+        s = _first_free_stretch(uses, t, duration_s, servers)
+        ends = sorted(u.end_s for u in uses)
         for _ in range(10_000):
-            if _max_overlap(uses, s, s + duration_s) < servers:
+            if math.isinf(s) or _max_overlap(uses, s, s + duration_s) < servers:
                 return s
-            s = min((u.end_s for u in uses if u.end_s > s + EPS), default=math.inf)
-            if math.isinf(s):
-                return s
+            s = next((e for e in ends if e > s + EPS), math.inf)
         raise RuntimeError(f"no server found at {station} after 10000 steps")
+
+
+def _first_free_stretch(uses: list[Service], t: float, duration_s: float, servers: int) -> float:
+    """The first time at or after ``t`` from which fewer than ``servers`` uses run for
+    ``duration_s`` on end (inf if never; it is never when ``servers`` is 0)."""
+    if servers <= 0:
+        return math.inf
+    points = sorted(
+        [(u.start_s, 1) for u in uses] + [(u.end_s, -1) for u in uses],
+        key=lambda p: (p[0], p[1]),  # at equal times the ends come first
+    )
+    level, i = 0, 0
+    while i < len(points) and points[i][0] <= t + EPS:
+        level += points[i][1]
+        i += 1
+    free_from: float | None = t if level < servers else None
+    while i < len(points):
+        x = points[i][0]
+        if free_from is not None and x - free_from >= duration_s - EPS:
+            return free_from
+        while i < len(points) and points[i][0] == x:
+            level += points[i][1]
+            i += 1
+        if level >= servers:
+            free_from = None
+        elif free_from is None:
+            free_from = x
+    return free_from if free_from is not None else math.inf
 
 
 def _convoy_around(others: list[Pass], direction: Direction, e: float, tau: float) -> list[Pass]:
