@@ -72,6 +72,7 @@ class EngineConfig:
     wave_s: float | str | None = "auto"
     record: bool = True
     platoon_cap: int | None = None  # overrides the controller's platoon limit
+    yard_wave_s: float = 0.0  # trucks leave yards at multiples of this (0: when ready)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class TruckSim:
     node_rows_from: float | None = None  # standing at a non-yard node since
     late_reported: tuple[str, float] = ("", math.nan)  # (node, arrival) reported late
     pending: list[tuple[str, float]] = field(default_factory=list)  # (station, service s)
+    wave_at_s: float = math.nan  # the departure wave it waits for at a yard
 
 
 @dataclass
@@ -179,8 +181,10 @@ class CorridorEngine:
         self.phase: dict[str, tuple[Direction | None, int]] = {s: (None, 0) for s in self.single}
         self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
         self.limit = self._direction_limits()
+        self.yard_wave_s = config.yard_wave_s
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
+        self._headways: dict[tuple[str, bool], float] = {}
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -215,13 +219,22 @@ class CorridorEngine:
         self.finish()
 
     def set_platoon_cap(self, cap: int | None) -> None:
-        """Change the platoon limit on single-lane blocks for plans made from now on."""
+        """Change the platoon limit on single-lane blocks: the block signals' from now on (a
+        phase already past the new cap ends at the next truck waiting on the other side), the
+        places kept for platoons at nodes, and the planner's for plans made from now on."""
         router = self.planner.router
         name = router.controller.name
         if router.controller.platoon_cap == cap:
             return
         router.controller = Controller(name, cap)
         router.rules = {s.segment_id: router._rule(s.segment_id) for s in self.lane_map.segments}
+        self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
+        self.limit = self._direction_limits()
+
+    def set_yard_wave(self, wave_s: float) -> None:
+        """Trucks leave the yards only at multiples of ``wave_s`` of simulated time, so they
+        reach the blocks together (0: as soon as each is ready)."""
+        self.yard_wave_s = max(0.0, wave_s)
 
     # --- arrivals, clearance, ticks --------------------------------------------------------
     def _arrive(self, i: int, a: Arrival) -> None:
@@ -305,6 +318,12 @@ class CorridorEngine:
         if pos + 1 >= len(trip.stops) or pos + 1 > state.released:
             self.waiting.add(truck)
             return
+        if pos == 0 and self.yard_wave_s > 0 and tr.node in self.yards:
+            if math.isnan(tr.wave_at_s):  # ready now: it goes with the next wave
+                tr.wave_at_s = math.ceil(now / self.yard_wave_s - 1e-9) * self.yard_wave_s
+            if now < tr.wave_at_s - 1e-9:
+                self.events.at(tr.wave_at_s, self._advance, truck)
+                return
         ok, retry_s = self._may_enter(tr, trip, pos)
         if not ok:
             self.counts["interlock_waits"] += 1
@@ -573,6 +592,14 @@ class CorridorEngine:
         return kph / 3.6
 
     def _headway_s(self, seg_id: str) -> float:
+        """Following headway on a segment now (fog lengthens it); cached per fog state."""
+        key = (seg_id, self.fog)
+        cached = self._headways.get(key)
+        if cached is None:
+            cached = self._headways[key] = self._compute_headway_s(seg_id)
+        return cached
+
+    def _compute_headway_s(self, seg_id: str) -> float:
         seg = self.lane_map.segment(seg_id)
         rule = self.lane_map.following_for(seg)
         v = self._speed_mps(seg_id)
@@ -644,6 +671,7 @@ class CorridorEngine:
         self.driving[tr.truck_id] = (seg.segment_id, d, now, exit_s)
         tr.busy = True
         tr.driving_leg = pos
+        tr.wave_at_s = math.nan
         if self.cfg.record and tr.node_rows_from is not None:
             self.occupancy.append((tr.truck_id, node, "node", d.value, tr.node_rows_from, now))
         tr.node_rows_from = None

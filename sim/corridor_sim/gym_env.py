@@ -1,8 +1,10 @@
 """gymnasium environment ``corridor/Corridor-v0``: an agent takes the platoon decisions.
 
-Every ``decision_s`` of simulated time the agent picks the departure-wave period (how long trucks
-gather at the yards before leaving together) and the platoon limit on single-lane blocks. The
-core planner plans every truck under those settings and the engine's block interlock keeps
+Every ``decision_s`` of simulated time the agent picks the departure-wave period (trucks leave
+the yards only at its multiples, so they reach the single-lane blocks together; 0 lets each go
+when ready) and the platoon limit of the block signals (how many trucks of one direction may
+enter a block in a row while the other side waits; the places kept at gates and the border
+point follow it). The core planner assigns the loads and routes; the engine's interlocks keep
 every action safe: no action can put two trucks head-on in a block, cross outside a window or
 without clearance.
 
@@ -24,7 +26,7 @@ from corridor_core.runs import Direction
 from corridor_sim.engine import CorridorEngine
 from corridor_sim.study import StudyConfig, build_engine
 
-WAVE_SCALES = (0.0, 0.75, 1.0, 1.5)  # x the planner's default wave; 0: no waves
+WAVES_S = (0.0, 60.0, 120.0, 240.0)  # departure-wave period at the yards; 0: no waves
 PLATOON_CAPS = (1, 3, 5, 8)
 
 
@@ -44,14 +46,13 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         self.base = StudyConfig(scenario=scenario, preset=preset, hours=hours, fleet=fleet,
                                 record=False)  # fmt: skip
         self.decision_s = decision_s
-        self.action_space = gym.spaces.MultiDiscrete([len(WAVE_SCALES), len(PLATOON_CAPS)])
+        self.action_space = gym.spaces.MultiDiscrete([len(WAVES_S), len(PLATOON_CAPS)])
         probe = build_engine(self.base)
         self._stations = sorted(probe.stations)
         size = 9 + len(self._stations)
         self.observation_space = gym.spaces.Box(0.0, 1000.0, shape=(size,), dtype=np.float32)
         self.engine: CorridorEngine | None = None
         self._crossed = 0
-        self._default_wave: float | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -61,7 +62,6 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         episode_seed = int(self.np_random.integers(0, 2**31 - 1))
         self.engine = build_engine(dataclasses.replace(self.base, seed=episode_seed))
         self.engine.start()
-        self._default_wave = self.engine.planner.wave_s
         self._crossed = 0
         return self._observe(0), {}
 
@@ -70,9 +70,7 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         assert self.engine is not None, "call reset() first"
         eng = self.engine
         wave_i, cap_i = (int(a) for a in np.asarray(action).reshape(-1)[:2])
-        scale = WAVE_SCALES[wave_i]
-        base_wave = self._default_wave
-        eng.planner.wave_s = base_wave * scale if base_wave and scale > 0 else None
+        eng.set_yard_wave(WAVES_S[wave_i])
         eng.set_platoon_cap(PLATOON_CAPS[cap_i])
         end = min(eng.events.now_s + self.decision_s, eng.cfg.end_s)
         eng.events.run_until(end)
@@ -110,7 +108,8 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
 
 
 def heuristic_policy(observation: np.ndarray) -> np.ndarray:
-    """Baseline: the planner's default waves and a platoon limit of 5, shorter waves when one
-    direction's backlog is small (a light corridor needs no long gathering)."""
+    """Baseline: a platoon limit of 5 and one-minute departure waves, no waves when one
+    direction's backlog is small (a light corridor needs no gathering). Over 3 seeds of 4 h
+    stress it beats every other fixed action tried (no waves, 2 or 4 min waves, cap 8)."""
     light = min(float(observation[3]), float(observation[4])) < 0.02
-    return np.array([1 if light else 2, 2], dtype=np.int64)
+    return np.array([0 if light else 1, 2], dtype=np.int64)
