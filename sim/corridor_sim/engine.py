@@ -51,6 +51,7 @@ from corridor_sim.workload import Arrival
 DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
 LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
 QUEUE_SAMPLE_S = 60.0
+INSPECT = "inspect:"  # a pending step that sends the set-down container to an inspection
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ class CorridorEngine:
     def _kick(self) -> None:
         """Re-evaluate every truck that waits on something other than time."""
         self._drain_queues()
-        for truck in sorted(self.waiting):
+        # first come, first served: the longest waiting truck is asked first
+        for truck in sorted(self.waiting, key=lambda t: (self.trucks[t].arrived_s, t)):
             self._advance(truck)
         for truck, tr in self.trucks.items():
             if not tr.busy and truck not in self.waiting and self._has_work(truck):
@@ -292,6 +294,11 @@ class CorridorEngine:
         now = self.events.now_s
         while tr.pending:
             station, service_s = tr.pending.pop(0)
+            if station.startswith(INSPECT):
+                sid = station.removeprefix(INSPECT)
+                who = (truck, sid, self._dir_of(tr).value)
+                self.stations[sid].request(who, service_s, lambda *_: None)
+                continue
             if station:
                 self._serve(tr, station, service_s)
                 return
@@ -421,8 +428,8 @@ class CorridorEngine:
             span = self.calendar.interval_at(d, now)
             if span is None:
                 return False, None
-            if pos == 0 and now >= span.last_entry_s:
-                return False, None
+            if pos == 0 and now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
+                return False, None  # out of the yard only if it reaches the border in time
             if now + self._to_yard_s(trip, pos) > span.close_s:
                 return False, None
         if node in self.border and trip.border_s is not None:
@@ -608,12 +615,18 @@ class CorridorEngine:
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
     def _to_yard_s(self, trip: Trip, pos: int) -> float:
-        """Seconds from stop ``pos`` to the end of the trip, to leave the lane by the close:
-        free-flow driving, a minute for the gate, and at each single-lane block ahead the
-        longest wait for the block signal (an opposite platoon of the cap crossing it, then
-        the all-clear)."""
+        """Seconds from stop ``pos`` to the end of the trip, to leave the lane by the close."""
+        return self._ahead_s(trip, pos)
+
+    def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
+        """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
+        driving, a minute for the gate, and at each single-lane block ahead the longest wait
+        for the block signal (an opposite platoon of the cap crossing it, then the
+        all-clear)."""
         total = 60.0
-        for q in trip.passes[pos:]:
+        for i, q in enumerate(trip.passes[pos:], start=pos):
+            if to_border and trip.stops[i].node_id in self.border:
+                break
             drive_s = q.exit_s - q.enter_s
             total += drive_s
             if q.segment in self.single:
@@ -829,6 +842,7 @@ class CorridorEngine:
                 (tr.cargo, d, info.left_yard_s, info.delivered_s, info.border_s)
             )
         home = self.lane_map.node(node).jurisdiction == self.lane_map.southbound_from
+        inspections: list[tuple[str, float]] = []
         for st in self.stations_at[node]:
             if d not in st.directions or st.kind not in (StationKind.SCANNER,
                                                          StationKind.INSPECTION):  # fmt: skip
@@ -841,11 +855,15 @@ class CorridorEngine:
                 continue
             if st.kind is StationKind.INSPECTION:
                 self._count(switch)
-            tr.pending.append((st.station_id, self._service_s(st)))
+                inspections.append((INSPECT + st.station_id, self._service_s(st)))
+            else:
+                tr.pending.append((st.station_id, self._service_s(st)))
         crane = self._station_of(node, StationKind.YARD_HANDLING)
         if crane:
             tr.pending.append((crane.station_id, self._service_s(crane)))
         tr.pending.append(("", 0.0))  # unload marker: the box is off the truck
+        # an inspection holds the container, set down in the inspection area, not the truck
+        tr.pending.extend(inspections)
 
     # --- disruption episodes -----------------------------------------------------------------
     def _schedule_episodes(self) -> None:
