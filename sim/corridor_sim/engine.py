@@ -32,6 +32,7 @@ stochastic service makes planned times drift within minutes.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +187,8 @@ class CorridorEngine:
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self._headways: dict[tuple[str, bool], float] = {}
+        self._demand: Counter[str] = Counter()
+        self._demand_at_s = math.nan
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -423,15 +426,21 @@ class CorridorEngine:
         p = trip.passes[pos]
         seg, d = p.segment, p.direction
         node = trip.stops[pos].node_id
+        if seg in self.single:  # asks again below, once nothing but the lane holds it back
+            self.requests[seg].pop(tr.truck_id, None)
         crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
         if not crossed:
             span = self.calendar.interval_at(d, now)
             if span is None:
                 return False, None
-            if pos == 0 and now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
-                return False, None  # out of the yard only if it reaches the border in time
-            if now + self._to_yard_s(trip, pos) > span.close_s:
-                return False, None
+            # The decision is taken at the yard: out only if it reaches the border before the
+            # last entry and its yard before the close. On the lane it goes on (stopping there
+            # would only leave it on the lane at the close); it crosses while the window is open.
+            if pos == 0 and node in self.yards:
+                if now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
+                    return False, None
+                if now + self._ahead_s(trip, 0) > span.close_s:
+                    return False, None
         if node in self.border and trip.border_s is not None:
             if self.token_withheld:
                 return False, None
@@ -614,15 +623,27 @@ class CorridorEngine:
         lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
-    def _to_yard_s(self, trip: Trip, pos: int) -> float:
-        """Seconds from stop ``pos`` to the end of the trip, to leave the lane by the close."""
-        return self._ahead_s(trip, pos)
+    def _block_demand(self) -> dict[str, int]:
+        """Per single-lane block, the trucks whose trip still has to cross it (both
+        directions, on the lane or loaded at a yard); worked out once per instant."""
+        now = self.events.now_s
+        if self._demand_at_s != now:
+            demand: Counter[str] = Counter()
+            for truck, state in self.planner.trucks.items():
+                if not state.trips:
+                    continue
+                passes = state.trips[0].passes[state.position :]
+                if self.trucks[truck].node in self.yards and not self.trucks[truck].cargo:
+                    continue
+                demand.update({q.segment for q in passes if q.segment in self.single})
+            self._demand, self._demand_at_s = demand, now
+        return self._demand
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
-        driving, a minute for the gate, and at each single-lane block ahead the longest wait
-        for the block signal (an opposite platoon of the cap crossing it, then the
-        all-clear)."""
+        driving, a minute for the gate, and at each single-lane block ahead a wait for the
+        block signal: a phase of the other direction (a platoon of the cap crossing, then the
+        all-clear) for every cap of trucks asking for the block now, plus one."""
         total = 60.0
         for i, q in enumerate(trip.passes[pos:], start=pos):
             if to_border and trip.stops[i].node_id in self.border:
@@ -630,9 +651,13 @@ class CorridorEngine:
             drive_s = q.exit_s - q.enter_s
             total += drive_s
             if q.segment in self.single:
+                # the trucks asking for the block now go first, a platoon cap per phase
                 seg = self.lane_map.segment(q.segment)
-                total += drive_s + self.platoon_cap[q.segment] * self._headway_s(q.segment)
-                total += seg.all_clear_s
+                cap = self.platoon_cap[q.segment]
+                queued = self._block_demand().get(q.segment, 0)
+                phases = 1 + queued // cap
+                total += phases * (drive_s + seg.all_clear_s)
+                total += (cap + queued) * self._headway_s(q.segment)
         return total
 
     def _depart(self, tr: TruckSim, trip: Trip, pos: int) -> None:
