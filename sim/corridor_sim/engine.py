@@ -40,13 +40,14 @@ import numpy as np
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.lane_map import LaneMap, LaneMode, NodeKind, Station, StationKind
 from corridor_core.planning.planner import Planner
-from corridor_core.planning.router import CONTROLLERS, Controller, Trip, standing_slots
+from corridor_core.planning.router import CONTROLLERS, Controller, Trip
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
 from corridor_sim.des import EventQueue
 from corridor_sim.des import Station as StationQueue
 from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.kinematics import leg_time_s
+from corridor_sim.lane_rules import BlockSignals, Places
 from corridor_sim.workload import Arrival
 
 DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
@@ -157,32 +158,19 @@ class CorridorEngine:
         self.last_entry: dict[tuple[str, Direction], float] = {}
         self.lane_free_s: dict[tuple[str, Direction], float] = {}  # earliest next exit
         self.waiting: set[str] = set()
-        # places at a node: its holding slots and one per service lane of its stations (a gate
-        # with a lane each way holds a truck in each); yards and parkings are unbounded
-        self.capacity = {
-            n.node_id: standing_slots(lm, n.node_id)
-            if math.isinf(standing_slots(lm, n.node_id))
-            else float(n.holding_slots + sum(st.servers for st in lm.stations_at(n.node_id)))
-            for n in lm.nodes
-        }
+        stands = self.dwell_at | {(b, d) for b in self.border for d in Direction}
+        self.places = Places(lm, self.single, stands)
         spacing_m = self.vehicle.length_m + lm.following.standstill_gap_m
         self.segment_room = {
             s.segment_id: (int(s.length_m // spacing_m) + 1) * max(1, s.lanes_per_direction)
             for s in lm.segments
         }
-        self.bound_for: dict[str, dict[str, Direction]] = {n.node_id: {} for n in lm.nodes}
         self.driving: dict[str, tuple[str, Direction, float, float]] = {}  # truck -> leg
         # trucks at the end of a segment that may not arrive yet, in lane order (FIFO)
         self.lane_queue: dict[tuple[str, Direction], list[tuple[str, str, float, float]]] = {}
         self.queue_retry_s = math.inf  # a queued through truck may go on at this time
-        # block signals on single-lane segments: direction claims by trucks that will roll
-        # into the block from the one before it, trucks asking to enter, and the phase
-        # (direction, entries since the direction last changed)
-        self.block_claims: dict[str, dict[str, Direction]] = {s: {} for s in self.single}
-        self.requests: dict[str, dict[str, Direction]] = {s: {} for s in self.single}
-        self.phase: dict[str, tuple[Direction | None, int]] = {s: (None, 0) for s in self.single}
-        self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
-        self.limit = self._direction_limits()
+        self.signals = BlockSignals(self.single)
+        self._set_platoon_caps()
         self.yard_wave_s = config.yard_wave_s
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
@@ -232,8 +220,12 @@ class CorridorEngine:
             return
         router.controller = Controller(name, cap)
         router.rules = {s.segment_id: router._rule(s.segment_id) for s in self.lane_map.segments}
-        self.platoon_cap = {s: self._platoon_cap(s) for s in self.single}
-        self.limit = self._direction_limits()
+        self._set_platoon_caps()
+
+    def _set_platoon_caps(self) -> None:
+        caps = {s: self._platoon_cap(s) for s in self.single}
+        self.signals.set_caps(caps)
+        self.places.set_platoon_caps(caps)
 
     def set_yard_wave(self, wave_s: float) -> None:
         """Trucks leave the yards only at multiples of ``wave_s`` of simulated time, so they
@@ -427,7 +419,7 @@ class CorridorEngine:
         seg, d = p.segment, p.direction
         node = trip.stops[pos].node_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
-            self.requests[seg].pop(tr.truck_id, None)
+            self.signals.withdraw(seg, tr.truck_id)
         crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
         if not crossed:
             span = self.calendar.interval_at(d, now)
@@ -449,7 +441,7 @@ class CorridorEngine:
         key = (seg, d)
         if seg in self.single:
             opp = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
-            self.requests[seg][tr.truck_id] = d  # dropped when it enters (or goes stale)
+            self.signals.ask(seg, tr.truck_id, d)  # dropped when it enters (or goes stale)
             if not self._block_free_for(seg, d, tr.truck_id):
                 return False, None
             if not self._signal_allows(seg, d, tr.truck_id):
@@ -461,7 +453,7 @@ class CorridorEngine:
                 return False, clear_at
         if (
             seg in self.single
-            and not self._has_place(tr.truck_id, trip.stops[pos + 1].node_id, d)
+            and not self.places.has_place(tr.truck_id, trip.stops[pos + 1].node_id, d)
             and not self._passes_through(tr.truck_id, trip, pos + 1)
         ):
             return False, None  # it must not stop inside the block: a place, or a way on
@@ -473,49 +465,6 @@ class CorridorEngine:
         if now < ready - 1e-9:
             return False, ready
         return True, None
-
-    def _room_at(self, node: str, d: Direction) -> bool:
-        """Is there a place at ``node`` for one more truck of direction ``d``? Trucks there
-        and on their way count; one direction may take all places but one, so the other
-        direction can always move in (no two full holding places facing each other)."""
-        cap = self.capacity[node]
-        if math.isinf(cap):
-            return True
-        here = self.bound_for[node]
-        same = sum(1 for x in here.values() if x is d)
-        return len(here) < cap and same < self.limit[(node, d)]
-
-    def _direction_limits(self) -> dict[tuple[str, Direction], float]:
-        """Most places one direction may hold at a node: all but those the other direction
-        needs there. That is one place, so neither direction can shut the other out; or a
-        whole platoon where the other direction comes out of a single-lane block and must
-        stand at the node (a gate or the border point), so the block's platoons fit."""
-        lm = self.lane_map
-        home, away = lm.yard_of(lm.southbound_from), lm.yard_of(lm.far_side())
-        arrive_via: dict[tuple[str, Direction], str] = {}
-        for d, (a, b) in (
-            (Direction.SOUTHBOUND, (home, away)),
-            (Direction.NORTHBOUND, (away, home)),
-        ):
-            for leg in lm.route(a, b):
-                arrive_via[(leg.end_node, d)] = leg.segment.segment_id
-        limits: dict[tuple[str, Direction], float] = {}
-        for node, cap in self.capacity.items():
-            for d in Direction:
-                other = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
-                seg = arrive_via.get((node, other))
-                stands = node in self.border or (node, other) in self.dwell_at
-                need = 1
-                if seg in self.single and stands:
-                    need = min(
-                        self.platoon_cap[seg], math.ceil(cap / 2) if not math.isinf(cap) else 1
-                    )
-                limits[(node, d)] = max(1.0, cap - need)
-        return limits
-
-    def _has_place(self, truck: str, node: str, d: Direction) -> bool:
-        """The truck holds a place at ``node`` or one is free."""
-        return truck in self.bound_for[node] or self._room_at(node, d)
 
     def _passes_through(self, truck: str, trip: Trip, i: int) -> bool:
         """Does the truck roll through stop ``i`` without standing? Not the last stop, no
@@ -539,15 +488,13 @@ class CorridorEngine:
         d = trip.direction
         return (
             self._block_free_for(after, d, truck)
-            and (truck in self.block_claims[after] or self._signal_allows(after, d, truck))
-            and self._has_place(truck, trip.stops[i + 1].node_id, d)
+            and self._signal_allows(after, d, truck)
+            and self.places.has_place(truck, trip.stops[i + 1].node_id, d)
         )
 
     def _block_free_for(self, seg: str, d: Direction, truck: str) -> bool:
         """No opposite-direction truck inside the block or holding a claim on it."""
-        if any(x is not d for x in self.in_segment[seg].values()):
-            return False
-        return all(x is d or t == truck for t, x in self.block_claims[seg].items())
+        return self.signals.free_for(seg, d, truck, self.in_segment[seg])
 
     def _platoon_cap(self, seg: str) -> int:
         """Most trucks one direction may send into a block in a row while the other waits:
@@ -556,49 +503,25 @@ class CorridorEngine:
         if cap is not None:
             return max(1, cap)
         segment = self.lane_map.segment(seg)
-        ends = [self.capacity[n] for n in (segment.from_node, segment.to_node)]
+        ends = [self.places.capacity[n] for n in (segment.from_node, segment.to_node)]
         finite = [int(c) for c in ends if not math.isinf(c)]
         return max(2, max(finite, default=8))
 
     def _signal_allows(self, seg: str, d: Direction, truck: str) -> bool:
-        """The block signal: a direction keeps the block while the other has nobody waiting,
-        and for at most the platoon cap of trucks in a row when it has. With a cap of one
-        (``fifo``) the block takes one truck at a time."""
-        if truck in self.block_claims[seg]:
-            return True  # already granted, from the block before
-        cap = self.platoon_cap[seg]
-        if cap == 1 and (self.in_segment[seg] or any(t != truck for t in self.block_claims[seg])):
-            return False
-        direction, entries = self.phase[seg]
-        if direction is not d or entries < cap:
-            return True
-        return not self._others_waiting(seg, d)
+        """The block signal (see :class:`BlockSignals`)."""
+        return self.signals.allows(seg, d, truck, self.in_segment[seg], self._still_asking)
 
-    def _count_entry(self, seg: str, d: Direction) -> None:
-        """One more truck of direction ``d`` let into block ``seg`` (the signal's phase)."""
-        direction, entries = self.phase[seg]
-        self.phase[seg] = (d, entries + 1 if direction is d else 1)
-
-    def _others_waiting(self, seg: str, d: Direction) -> bool:
-        """Is a truck of the other direction waiting to enter ``seg``? (stale asks dropped)"""
-        asks = self.requests[seg]
-        for truck, x in list(asks.items()):
-            if x is d:
-                continue
-            tr = self.trucks[truck]
-            state = self.planner.trucks.get(truck)
-            trip = state.trips[0] if state and state.trips else None
-            if (
-                tr.busy
-                or trip is None
-                or state is None
-                or state.position >= len(trip.passes)
-                or trip.passes[state.position].segment != seg
-            ):
-                del asks[truck]
-                continue
-            return True
-        return False
+    def _still_asking(self, truck: str, seg: str) -> bool:
+        """Is the truck still standing with ``seg`` as its next leg?"""
+        state = self.planner.trucks.get(truck)
+        trip = state.trips[0] if state and state.trips else None
+        return not (
+            self.trucks[truck].busy
+            or trip is None
+            or state is None
+            or state.position >= len(trip.passes)
+            or trip.passes[state.position].segment != seg
+        )
 
     def _speed_mps(self, seg_id: str) -> float:
         seg = self.lane_map.segment(seg_id)
@@ -653,7 +576,7 @@ class CorridorEngine:
             if q.segment in self.single:
                 # the trucks asking for the block now go first, a platoon cap per phase
                 seg = self.lane_map.segment(q.segment)
-                cap = self.platoon_cap[q.segment]
+                cap = self.signals.cap[q.segment]
                 queued = self._block_demand().get(q.segment, 0)
                 phases = 1 + queued // cap
                 total += phases * (drive_s + seg.all_clear_s)
@@ -688,24 +611,20 @@ class CorridorEngine:
         self.lane_free_s[key] = exit_s + headway
         self.last_entry[key] = now
         self.in_segment[seg.segment_id][tr.truck_id] = d
-        self.bound_for[node].pop(tr.truck_id, None)
-        claimed = tr.truck_id in self.block_claims.get(seg.segment_id, ())
-        for claims in self.block_claims.values():
-            claims.pop(tr.truck_id, None)
+        self.places.leave(tr.truck_id, node)
+        claimed = self.signals.has_claim(seg.segment_id, tr.truck_id)
+        self.signals.drop_claims(tr.truck_id)
         if seg.segment_id in self.single:
-            self.requests[seg.segment_id].pop(tr.truck_id, None)
+            self.signals.withdraw(seg.segment_id, tr.truck_id)
             if not claimed:  # a claim counted in the phase when it was granted
-                self._count_entry(seg.segment_id, d)
+                self.signals.count_entry(seg.segment_id, d)
         if self._passes_through(tr.truck_id, trip, pos + 1):
             after = trip.passes[pos + 1].segment
             if after in self.single:  # the next block is this truck's now, and a place after it
-                self.block_claims[after][tr.truck_id] = d
-                self._count_entry(after, d)
-                far = trip.stops[pos + 2].node_id
-                if not math.isinf(self.capacity[far]):
-                    self.bound_for[far][tr.truck_id] = d
-        elif self._room_at(nxt.node_id, d):
-            self.bound_for[nxt.node_id][tr.truck_id] = d  # its place there, claimed now
+                self.signals.claim(after, tr.truck_id, d)
+                self.places.take(tr.truck_id, trip.stops[pos + 2].node_id, d)
+        elif self.places.room_at(nxt.node_id, d):
+            self.places.take(tr.truck_id, nxt.node_id, d)  # its place there, held from now
         self.driving[tr.truck_id] = (seg.segment_id, d, now, exit_s)
         tr.busy = True
         tr.driving_leg = pos
@@ -768,8 +687,8 @@ class CorridorEngine:
         """A place claimed or free at ``node`` (claimed now), or a truck that rolls through
         and may go on at once. On a two-way segment, a truck behind it in the lane with a
         place hands it over: the first in the lane arrives first."""
-        here = self.bound_for[node]
-        if truck in here or math.isinf(self.capacity[node]):
+        places = self.places
+        if places.holds(truck, node) or places.unbounded(node):
             return True
         state = self.planner.trucks[truck]
         trip = state.trips[0] if state.trips else None
@@ -787,13 +706,11 @@ class CorridorEngine:
                 self.queue_retry_s = retry_s
                 self.events.at(retry_s, self._retry_queues)
         elif seg not in self.single:
-            for other, x in self.in_segment[seg].items():
-                if other != truck and x is d and other in here:
-                    del here[other]
-                    here[truck] = d
-                    return True
-        if self._room_at(node, d):
-            here[truck] = d
+            behind = [t for t, x in self.in_segment[seg].items() if x is d]
+            if places.hand_over(node, d, truck, behind):
+                return True
+        if places.room_at(node, d):
+            places.take(truck, node, d)
             return True
         return False
 
