@@ -5,7 +5,8 @@ Planner` the dispatcher node runs. The engine plays the world around it: stochas
 service (gates, scanners, cranes, km-0 token, inspections, battery swap), truck kinematics per
 segment, container arrivals and clearances, and the disruptions of the reference scenario.
 
-How trucks execute a plan (the vehicle side of the released base): the planner decides which
+How trucks execute a plan (the vehicle side of the released base; places and block signals are
+kept by :mod:`corridor_sim.lane_rules`): the planner decides which
 truck carries which load by which route; the lane's interlocks decide when a truck moves, since
 stochastic service makes planned times drift within minutes.
 
