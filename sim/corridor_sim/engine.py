@@ -424,12 +424,21 @@ class CorridorEngine:
         crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
         if not crossed:
             span = self.calendar.interval_at(d, now)
+            at_yard = pos == 0 and node in self.yards
             if span is None:
-                return False, None
+                # Closed. A truck goes out early only if the window opens by the time it can be
+                # at the border (it waits there for the open: there is no close before it);
+                # one already out goes on toward the border and waits for the open there.
+                ahead = self.calendar.next_open(d, now)
+                if ahead is None or node in self.border:
+                    return False, None
+                if at_yard and ahead.open_s > now + self._ahead_s(trip, 0, to_border=True):
+                    return False, None
+                span = ahead
             # The decision is taken at the yard: out only if it reaches the border before the
             # last entry and its yard before the close. On the lane it goes on (stopping there
             # would only leave it on the lane at the close); it crosses while the window is open.
-            if pos == 0 and node in self.yards:
+            if at_yard:
                 if now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
                     return False, None
                 if now + self._ahead_s(trip, 0) > span.close_s:
