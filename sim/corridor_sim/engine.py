@@ -33,7 +33,7 @@ stochastic service makes planned times drift within minutes.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,6 +171,8 @@ class CorridorEngine:
         self.lane_queue: dict[tuple[str, Direction], list[tuple[str, str, float, float]]] = {}
         self.queue_retry_s = math.inf  # a queued through truck may go on at this time
         self.signals = BlockSignals(self.single)
+        # the last entry times into each block (its recent pace, for the window estimates)
+        self.block_entries: dict[str, deque[float]] = {s: deque(maxlen=20) for s in self.single}
         self._set_platoon_caps()
         self.yard_wave_s = config.yard_wave_s
         self.blocked_segments: dict[str, int] = {}
@@ -589,8 +591,14 @@ class CorridorEngine:
                 cap = self.signals.cap[q.segment]
                 queued = self._block_demand().get(q.segment, 0)
                 phases = 1 + queued // cap
-                total += phases * (drive_s + seg.all_clear_s)
-                total += (cap + queued) * self._headway_s(q.segment)
+                by_signal = phases * (drive_s + seg.all_clear_s)
+                by_signal += (cap + queued) * self._headway_s(q.segment)
+                # and no less than the block's recent pace would take for them (Little's law)
+                entries = self.block_entries[q.segment]
+                by_pace = 0.0
+                if len(entries) >= 2 and entries[-1] > entries[0]:
+                    by_pace = queued * (entries[-1] - entries[0]) / (len(entries) - 1)
+                total += max(by_signal, by_pace)
         return total
 
     def _depart(self, tr: TruckSim, trip: Trip, pos: int) -> None:
@@ -625,6 +633,7 @@ class CorridorEngine:
         claimed = self.signals.has_claim(seg.segment_id, tr.truck_id)
         self.signals.drop_claims(tr.truck_id)
         if seg.segment_id in self.single:
+            self.block_entries[seg.segment_id].append(now)
             self.signals.withdraw(seg.segment_id, tr.truck_id)
             if not claimed:  # a claim counted in the phase when it was granted
                 self.signals.count_entry(seg.segment_id, d)
