@@ -48,7 +48,7 @@ from corridor_sim.des import EventQueue
 from corridor_sim.des import Station as StationQueue
 from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.kinematics import leg_time_s
-from corridor_sim.lane_rules import BlockSignals, Places
+from corridor_sim.lane_rules import BlockSignals, Places, opposite
 from corridor_sim.workload import Arrival
 
 DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
@@ -452,23 +452,22 @@ class CorridorEngine:
                 return False, None
         key = (seg, d)
         if seg in self.single:
-            opp = Direction.NORTHBOUND if d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
+            if not self.places.has_place(
+                tr.truck_id, trip.stops[pos + 1].node_id, d
+            ) and not self._passes_through(tr.truck_id, trip, pos + 1):
+                # it must not stop inside the block: a place, or a way on. Until it has one it
+                # does not ask for the block either: a truck that cannot go must not stop the
+                # other direction (whose going may be what frees its place)
+                return False, None
             self.signals.ask(seg, tr.truck_id, d)  # dropped when it enters (or goes stale)
             if not self._block_free_for(seg, d, tr.truck_id):
                 return False, None
             if not self._signal_allows(seg, d, tr.truck_id):
                 return False, None
-            clear_at = (
-                self.last_exit.get((seg, opp), -math.inf) + self.lane_map.segment(seg).all_clear_s
-            )
+            clear_at = self.last_exit.get((seg, opposite(d)), -math.inf)
+            clear_at += self.lane_map.segment(seg).all_clear_s
             if now < clear_at:
                 return False, clear_at
-        if (
-            seg in self.single
-            and not self.places.has_place(tr.truck_id, trip.stops[pos + 1].node_id, d)
-            and not self._passes_through(tr.truck_id, trip, pos + 1)
-        ):
-            return False, None  # it must not stop inside the block: a place, or a way on
         same_way = sum(1 for x in self.in_segment[seg].values() if x is d)
         if same_way >= self.segment_room[seg]:
             return False, None  # the lane is full of trucks queued behind a stopped one

@@ -136,3 +136,21 @@ def test_a_long_stress_day_neither_deadlocks_nor_breaks_a_rule(
     assert not quiet, f"no crossing in hours {quiet}: {dict(sorted(per_hour.items()))}"
     assert metrics["throughput_per_h"]["total"] > 60
     assert not math.isnan(metrics["share_of_bound"])
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["chain-of-blocks", "tight-pockets"])
+@pytest.mark.parametrize("controller", ["corridor", "batch3", "fifo"])
+def test_other_corridors_keep_moving(tmp_path: Path, name: str, controller: str) -> None:
+    """Blocks in a row with one-place bays between them: a truck that cannot go (its place
+    ahead is held) must not hold the block for its direction, or both sides wait for ever."""
+    scenario = str(DATA / f"{name}-scenario.yaml")
+    metrics, violations = execute(
+        StudyConfig(scenario=scenario, hours=4, seed=3, controller=controller), tmp_path
+    )
+    assert violations == [] and metrics["conflicts"] == 0
+    crossings = (tmp_path / "crossings.csv").read_text().splitlines()[1:]
+    per_hour = Counter(int(float(line.split(",")[4]) // 3600) for line in crossings)
+    assert all(per_hour[h] >= 10 for h in range(4)), dict(sorted(per_hour.items()))
