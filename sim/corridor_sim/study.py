@@ -172,6 +172,11 @@ def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:
         "platoon_cap": cfg.platoon_cap,
     }
     (out / "scenario.json").write_text(json.dumps(scenario, indent=2) + "\n", encoding="utf-8")
+    write_rows(eng, out)
+
+
+def write_rows(eng: CorridorEngine, out: Path) -> None:
+    """Write the engine's ``occupancy.csv``, ``crossings.csv`` and ``queues.csv`` to ``out``."""
     with open(out / "occupancy.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["vehicle_id", "resource_id", "resource_kind", "direction", "enter_s", "exit_s"])
