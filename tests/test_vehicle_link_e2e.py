@@ -162,6 +162,16 @@ def test_vehicle_link_end_to_end(tmp_path: Path) -> None:
             ),
             30,
         )
+        # a truck joins the plan with its first state; submit once all three have, or the
+        # first to join takes the first run wherever it stands
+        watch.spin_until(
+            "three trucks in the plan",
+            lambda: (
+                {e["vehicle_id"] for e in watch.plan if "joins the plan" in e["reason"]}
+                >= {"T01", "T02", "T03"}
+            ),
+            30,
+        )
         assert watch.submit.wait_for_service(timeout_sec=30)
 
         def submit(run: ContainerRun) -> None:

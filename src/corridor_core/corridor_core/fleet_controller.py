@@ -5,7 +5,8 @@ the planner (:mod:`corridor_core.planning`) assigns them and plans timed routes,
 route goes out as a VDA 5050 order (:mod:`corridor_core.order_feed`) whose released base grows
 piece by piece, one release point at a time, only when all of these hold:
 
-* the planned departure from the base's end has come (less ``release_lead_s``);
+* with ``keep_plan_times``, the planned departure from the base's end has come (less
+  ``release_lead_s``);
 * past the checkpoint gate of a loaded trip: customs has cleared the run (no clearance, no
   crossing; the gate also carries a ``waitForTrigger`` that a ``trigger`` ends on clearance);
 * a piece with the border point in it: the agreement's window is open to the trip's direction
@@ -82,7 +83,12 @@ class LinkSettings:
 
     Attributes:
         resend_after_s: an order not acknowledged by a state this long is sent again.
-        release_lead_s: a piece is released this long before the planned departure.
+        release_lead_s: with ``keep_plan_times``, a piece is released this long before the
+            planned departure.
+        keep_plan_times: hold each piece until its planned departure. Off by default: service
+            times are stochastic, so planned times drift within minutes, and the simulator
+            measured that waiting for them holds trucks on stale plans; the interlocks keep
+            the lane safe either way.
         silent_after_s: an online truck with no state this long leaves the plan.
         late_tolerance_s: a truck this late (arrival, or waiting for a release) is re-planned.
         trigger_retry_s: a trigger whose waitForTrigger still runs this long is sent again.
@@ -90,6 +96,7 @@ class LinkSettings:
 
     resend_after_s: float = 30.0
     release_lead_s: float = 5.0
+    keep_plan_times: bool = False
     silent_after_s: float = 60.0
     late_tolerance_s: float = 10.0
     trigger_retry_s: float = 30.0
@@ -533,6 +540,7 @@ class FleetController:
             )
             commands.append(SendOrder(serial, body))
             commands += self._mark_dispatched(trip.run_id, order_id)
+            return commands  # its first release follows the truck's acknowledgement
         commands += self._trigger(serial, now_s)
         commands += self._release(serial, trip.stops, now_s)
         return commands
@@ -616,7 +624,10 @@ class FleetController:
         """Why stops ``start..end`` may not be released now ("" when they may)."""
         feed = self._trucks[serial].feed
         trip = self.planner.trucks[serial].trips[0]
-        if now_s < stops[start].depart_s - self.settings.release_lead_s:
+        if (
+            self.settings.keep_plan_times
+            and now_s < stops[start].depart_s - self.settings.release_lead_s
+        ):
             return "not yet"
         if (
             feed.wait_index is not None

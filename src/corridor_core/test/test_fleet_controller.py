@@ -131,7 +131,10 @@ class Loop:
     triggers: int = 0
 
     def execute(self, commands: list, now: float) -> None:
-        for c in commands:
+        # in send order, as MQTT delivers them: commands caused by a state go to the back
+        pending = list(commands)
+        while pending:
+            c = pending.pop(0)
             if isinstance(c, SendOrder):
                 truck = self.trucks[c.vehicle_id]
                 if truck.alive:
@@ -139,7 +142,7 @@ class Loop:
                         if node["actions"]:
                             truck._here_actions[node["nodeId"]] = node["actions"]
                     truck.receive(c.order)
-                    self.execute(self.ctl.on_state(truck.report(), now), now)
+                    pending += self.ctl.on_state(truck.report(), now)
             elif isinstance(c, SendInstantActions):
                 truck = self.trucks[c.vehicle_id]
                 for a in c.actions:

@@ -85,6 +85,7 @@ class VehicleBridgeParams:
     controller: str
     resend_after_s: float
     release_lead_s: float
+    keep_plan_times: bool
     silent_after_s: float
     late_tolerance_s: float
 
@@ -104,6 +105,7 @@ class VehicleBridgeParams:
             "controller": "corridor",
             "resend_after_s": 30.0,
             "release_lead_s": 5.0,
+            "keep_plan_times": False,
             "silent_after_s": 60.0,
             "late_tolerance_s": 10.0,
         }

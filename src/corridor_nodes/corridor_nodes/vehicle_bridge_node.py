@@ -57,6 +57,7 @@ class VehicleBridgeNode(Node):
         settings = LinkSettings(
             resend_after_s=p.resend_after_s,
             release_lead_s=p.release_lead_s,
+            keep_plan_times=p.keep_plan_times,
             silent_after_s=p.silent_after_s,
             late_tolerance_s=p.late_tolerance_s,
         )
