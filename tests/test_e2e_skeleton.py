@@ -6,7 +6,6 @@ What crossed each medium is asserted on what a spy saw there: orders and states 
 (which the bridge can only have taken from the OPC UA server), run outcomes on ROS.
 """
 
-import asyncio
 import json
 import queue
 import time
@@ -16,15 +15,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 import rclpy
-from asyncua import Client
 from corridor_interfaces.msg import Manifest, PlateRead
 
 from corridor_core.vda5050 import check_order
-from corridor_links import checkpoint_schema as cs
 from corridor_links.mosquitto import CONTROLLER_USER
 from corridor_nodes import topics
 from corridor_nodes.scenario import ScenarioDriver, Timeline, skeleton_runs
-from corridor_nodes.stack import OPCUA_USER, Stack
+from corridor_nodes.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -48,16 +45,6 @@ class BrokerSpy:
             topic, payload = self.messages.get()
             seen[topic].append(payload)
         return seen
-
-
-async def _checkpoint(stack: Stack, method: str, *args):
-    client = Client(stack.opcua_url, timeout=5)
-    client.set_user(OPCUA_USER)
-    client.set_password(stack.opcua_password)
-    async with client:
-        idx = await client.get_namespace_index(cs.NAMESPACE_URI)
-        sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
-        return await sim.call_method(f"{idx}:{method}", *args)
 
 
 @pytest.fixture()
@@ -87,12 +74,10 @@ def test_skeleton_carries_containers_and_holds_the_mismatch(stack: Stack) -> Non
         driver.wait_trucks_online(30)
 
         # Bad input first: it must be logged and must crash nothing.
-        asyncio.run(
-            _checkpoint(
-                stack, "PostManifest", "DEC-BAD", "CSQU3054384", "桂F·D3101", "RELEASED", "GREEN"
-            )
+        stack.call_checkpoint(
+            ("PostManifest", "DEC-BAD", "CSQU3054384", "桂F·D3101", "RELEASED", "GREEN"),
+            ("InjectPlateRead", "VN-IN-1", "桂F·77777", 0.9),
         )
-        asyncio.run(_checkpoint(stack, "InjectPlateRead", "VN-IN-1", "桂F·77777", 0.9))
         truck = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         truck.username_pw_set("T01", stack.broker.passwords["T01"])
         truck.connect("127.0.0.1", stack.broker.port)

@@ -14,7 +14,6 @@ One stack, one scenario, checked step by step:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -24,7 +23,6 @@ from pathlib import Path
 
 import pytest
 import rclpy
-from asyncua import Client
 from corridor_interfaces.msg import ClearanceDecision, RunStatus, VehicleState
 from corridor_interfaces.srv import SubmitRun
 from rclpy.node import Node
@@ -33,11 +31,10 @@ from std_msgs.msg import String
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.runs import ContainerRun, Direction
 from corridor_core.vda5050_schema import check_payload
-from corridor_links import checkpoint_schema as cs
 from corridor_links.mosquitto import CONTROLLER_USER
 from corridor_links.recorder import MqttRecorder, read_records
 from corridor_nodes import convert, topics
-from corridor_nodes.stack import OPCUA_USER, Stack
+from corridor_nodes.stack import Stack
 from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,16 +91,6 @@ class Watcher(Node):
             if predicate():
                 return
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-async def _checkpoint(stack: Stack, method: str, *args):
-    client = Client(stack.opcua_url, timeout=5)
-    client.set_user(OPCUA_USER)
-    client.set_password(stack.opcua_password)
-    async with client:
-        idx = await client.get_namespace_index(cs.NAMESPACE_URI)
-        sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
-        return await sim.call_method(f"{idx}:{method}", *args)
 
 
 def _truck_process(stack: Stack, serial: str) -> None:
@@ -190,9 +177,11 @@ def test_vehicle_link_end_to_end(tmp_path: Path) -> None:
         for _ in range(10):
             rclpy.spin_once(watch, timeout_sec=0.05)
         assert watch.last("T01").last_node_id == "G-CN"
-        asyncio.run(_checkpoint(stack, "PostManifest", "DEC-S-1",
-                                with_check_digit("TEXU305438"), "桂F·D3101", "RELEASED", "GREEN"))  # fmt: skip
-        asyncio.run(_checkpoint(stack, "InjectPlateRead", "CN-OUT-1", "桂F·D3101", 0.97))
+        stack.call_checkpoint(
+            ("PostManifest", "DEC-S-1", with_check_digit("TEXU305438"), "桂F·D3101", "RELEASED",
+             "GREEN"),
+            ("InjectPlateRead", "CN-OUT-1", "桂F·D3101", 0.97),
+        )  # fmt: skip
         watch.spin_until("clearance of S-1", lambda: "S-1" in watch.decisions, 10)
         assert watch.decisions["S-1"].decision_name == "CLEARED"
         watch.spin_until(

@@ -197,19 +197,7 @@ class Dispatcher:
             return [
                 Problem(f"state from unknown truck {report.manufacturer}/{report.serial} ignored")
             ]
-        view = replace(
-            old,
-            connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
-            last_node_id=report.last_node_id or old.last_node_id,
-            order_id=report.order_id,
-            order_update_id=report.order_update_id,
-            driving=report.driving,
-            battery_charge_pct=report.battery_charge_pct,
-            x_m=report.x_m,
-            y_m=report.y_m,
-            operating_mode=report.operating_mode,
-            errors=report.errors,
-        )
+        view = view_after_state(old, report)
         self._vehicles[report.serial] = view
         commands: list[Command] = [VehicleChanged(view)] if view != old else []
         run_id = self._assigned.get(report.serial)
@@ -318,6 +306,24 @@ class Dispatcher:
             SendOrder(truck.serial, order),
             self._set(entry, RunState.DISPATCHED, order_id=order_id),
         ]
+
+
+def view_after_state(old: VehicleView, report: StateReport) -> VehicleView:
+    """A truck's view updated by its VDA 5050 state: a state brings an OFFLINE truck back
+    ONLINE; a report without a last node keeps the one known."""
+    return replace(
+        old,
+        connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
+        last_node_id=report.last_node_id or old.last_node_id,
+        order_id=report.order_id,
+        order_update_id=report.order_update_id,
+        driving=report.driving,
+        battery_charge_pct=report.battery_charge_pct,
+        x_m=report.x_m,
+        y_m=report.y_m,
+        operating_mode=report.operating_mode,
+        errors=report.errors,
+    )
 
 
 def check_run(lane_map: LaneMap, run: ContainerRun, known_ids: set[str]) -> str:

@@ -39,6 +39,7 @@ from corridor_core.dispatcher import (
     VehicleView,
     accept_manifest,
     check_run,
+    view_after_state,
 )
 from corridor_core.fleet import Fleet
 from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
@@ -310,19 +311,7 @@ class FleetController:
         truck.last_header_id = report.header_id
         truck.last_state_s = now_s
         old = truck.view
-        truck.view = replace(
-            old,
-            connection="ONLINE" if old.connection == "OFFLINE" else old.connection,
-            last_node_id=report.last_node_id or old.last_node_id,
-            order_id=report.order_id,
-            order_update_id=report.order_update_id,
-            driving=report.driving,
-            battery_charge_pct=report.battery_charge_pct,
-            x_m=report.x_m,
-            y_m=report.y_m,
-            operating_mode=report.operating_mode,
-            errors=report.errors,
-        )
+        truck.view = view_after_state(old, report)
         commands: list[FleetCommand] = [VehicleChanged(truck.view)] if truck.view != old else []
         truck.feed.on_state(report)
         commands += self._on_errors(report, now_s)

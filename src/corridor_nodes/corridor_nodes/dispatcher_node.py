@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import queue
 
-from corridor_interfaces.msg import ClearanceDecision, Manifest, PlateRead, RunStatus, VehicleState
+from corridor_interfaces.msg import Manifest, PlateRead
 from corridor_interfaces.srv import CancelRun, SubmitRun
 from rclpy.node import Node
 
 from corridor_core.dispatcher import (
-    ClearanceIssued,
     Command,
     Dispatcher,
     Problem,
-    RunChanged,
     SendOrder,
-    VehicleChanged,
 )
 from corridor_core.fleet import load_fleet
 from corridor_core.map_io import load_map
@@ -29,6 +26,7 @@ from corridor_core.vda5050 import StateReport
 from corridor_links.vda_link import ConnectionReport, InboundProblem, LinkStatus, VdaLink
 from corridor_nodes import convert, topics
 from corridor_nodes.params import DispatcherParams
+from corridor_nodes.run_outputs import RunOutputs
 from corridor_nodes.runner import log_link_status, spin
 
 
@@ -42,11 +40,7 @@ class DispatcherNode(Node):
         self.fleet = load_fleet(self.params.fleet_path, lane_map)
         self.core = Dispatcher(lane_map, self.fleet)
         self.problems = 0
-        self.status_pub = self.create_publisher(RunStatus, topics.RUN_STATUS, topics.EVENTS)
-        self.vehicle_pub = self.create_publisher(VehicleState, topics.VEHICLE_STATE, topics.EVENTS)
-        self.clearance_pub = self.create_publisher(
-            ClearanceDecision, topics.CLEARANCE, topics.EVENTS
-        )
+        self.outputs = RunOutputs(self, self.fleet.manufacturer)
         self.create_subscription(PlateRead, topics.PLATE_READS, self._on_plate_read, topics.EVENTS)
         self.create_subscription(Manifest, topics.MANIFESTS, self._on_manifest, topics.EVENTS)
         self.create_service(SubmitRun, topics.SUBMIT_RUN, self._on_submit)
@@ -68,21 +62,9 @@ class DispatcherNode(Node):
     def _execute(self, commands: list[Command]) -> None:
         stamp = self.get_clock().now().to_msg()
         for command in commands:
-            if isinstance(command, RunChanged):
-                self.status_pub.publish(convert.run_status_msg(command.run, stamp))
-                run = command.run
-                self.get_logger().info(
-                    f"run {run.run_id} {run.state.name}"
-                    + (f" truck {run.vehicle_id}" if run.vehicle_id else "")
-                    + (f": {run.reason}" if run.reason else "")
-                )
-            elif isinstance(command, VehicleChanged):
-                self.vehicle_pub.publish(
-                    convert.vehicle_state_msg(command.vehicle, self.fleet.manufacturer, stamp)
-                )
-            elif isinstance(command, ClearanceIssued):
-                self.clearance_pub.publish(convert.clearance_msg(command, stamp))
-            elif isinstance(command, SendOrder):
+            if self.outputs.publish(command, stamp):
+                continue
+            if isinstance(command, SendOrder):
                 msg = self.link.send_order(command.vehicle_id, command.order)
                 self.get_logger().info(
                     f"order {msg['orderId']} sent to {command.vehicle_id} "

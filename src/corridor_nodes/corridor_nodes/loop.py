@@ -9,7 +9,6 @@ the end, throughput per direction.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
@@ -154,10 +153,7 @@ class LoopDriver(ScenarioDriver):
                 continue
             self.checkpoint_posted.add(run_id)
             declared = planned.declared_plate or truck.plate
-            self._post_now(run_id, planned, declared, truck.plate)
-
-    def _post_now(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
-        asyncio.run(self._post(run_id, planned, declared, read))
+            self._post(run_id, planned, declared, truck.plate)
 
     def run_for(self, sim_minutes: float) -> None:
         """Spin for ``sim_minutes`` of the scenario clock."""

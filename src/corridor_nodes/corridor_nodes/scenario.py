@@ -147,24 +147,14 @@ class ScenarioDriver(Node):
                 continue
             self.checkpoint_posted.add(run_id)
             declared = planned.declared_plate or truck.plate
-            asyncio.run(self._post(run_id, planned, declared, truck.plate))
+            self._post(run_id, planned, declared, truck.plate)
 
-    async def _post(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
-        client = Client(self.stack.opcua_url, timeout=5)
-        client.set_user(OPCUA_USER)
-        client.set_password(self.stack.opcua_password)
-        async with client:
-            idx = await client.get_namespace_index(cs.NAMESPACE_URI)
-            sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
-            await sim.call_method(
-                f"{idx}:PostManifest",
-                f"DEC-{run_id}",
-                planned.run.container_number,
-                declared,
-                planned.customs_status,
-                "GREEN",
-            )
-            await sim.call_method(f"{idx}:InjectPlateRead", "VN-IN-1", read, 0.97)
+    def _post(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
+        self.stack.call_checkpoint(
+            ("PostManifest", f"DEC-{run_id}", planned.run.container_number, declared,
+             planned.customs_status, "GREEN"),
+            ("InjectPlateRead", "VN-IN-1", read, 0.97),
+        )  # fmt: skip
 
     def finished(self) -> bool:
         """True when every planned run is in a final state."""

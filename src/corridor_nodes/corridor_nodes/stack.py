@@ -7,17 +7,20 @@ file (mode 0600), never on command lines.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
+from asyncua import Client
 
 from corridor_core.fleet import Fleet, load_fleet
 from corridor_core.lane_map import LaneMap
 from corridor_core.map_io import load_map
+from corridor_links import checkpoint_schema as cs
 from corridor_links.mosquitto import CONTROLLER_USER, Mosquitto, free_port
 from corridor_nodes.ros_env import allocate_domain_id, ros_env
 from corridor_nodes.supervisor import Supervisor
@@ -54,6 +57,21 @@ class Stack:
     def __post_init__(self) -> None:
         self.lane_map = load_map(self.map_path)
         self.fleet = load_fleet(self.fleet_path, self.lane_map)
+
+    def call_checkpoint(self, *calls: tuple[Any, ...]) -> list[Any]:
+        """Call methods of the emulated checkpoint's ``Simulation`` object over OPC UA, in
+        order, on one connection. Each call is ``(method_name, *args)``; returns the results."""
+
+        async def run() -> list[Any]:
+            client = Client(self.opcua_url, timeout=5)
+            client.set_user(OPCUA_USER)
+            client.set_password(self.opcua_password)
+            async with client:
+                idx = await client.get_namespace_index(cs.NAMESPACE_URI)
+                sim = await client.nodes.objects.get_child(f"{idx}:{cs.SIMULATION_OBJECT}")
+                return [await sim.call_method(f"{idx}:{name}", *args) for name, *args in calls]
+
+        return asyncio.run(run())
 
     def _secret(self, name: str, text: str) -> Path:
         path = self.run_dir / "secrets" / name

@@ -15,17 +15,14 @@ import queue
 import time
 from pathlib import Path
 
-from corridor_interfaces.msg import ClearanceDecision, Manifest, PlateRead, RunStatus, VehicleState
+from corridor_interfaces.msg import Manifest, PlateRead
 from corridor_interfaces.srv import CancelRun, SubmitRun
 from rclpy.node import Node
 from std_msgs.msg import String
 
 from corridor_core.dispatcher import (
-    ClearanceIssued,
     Problem,
-    RunChanged,
     SendOrder,
-    VehicleChanged,
 )
 from corridor_core.fleet import load_fleet
 from corridor_core.fleet_controller import (
@@ -41,6 +38,7 @@ from corridor_core.vda5050 import StateReport
 from corridor_links.vda_link import ConnectionReport, InboundProblem, LinkStatus, VdaLink
 from corridor_nodes import convert, topics
 from corridor_nodes.params import VehicleBridgeParams
+from corridor_nodes.run_outputs import RunOutputs
 from corridor_nodes.runner import log_link_status, spin
 
 PLAN_EVENTS = "/corridor/plan/events"
@@ -66,11 +64,7 @@ class VehicleBridgeNode(Node):
         )
         self.problems = 0
         self._t0 = time.monotonic()
-        self.status_pub = self.create_publisher(RunStatus, topics.RUN_STATUS, topics.EVENTS)
-        self.vehicle_pub = self.create_publisher(VehicleState, topics.VEHICLE_STATE, topics.EVENTS)
-        self.clearance_pub = self.create_publisher(
-            ClearanceDecision, topics.CLEARANCE, topics.EVENTS
-        )
+        self.outputs = RunOutputs(self, self.fleet.manufacturer)
         self.plan_pub = self.create_publisher(String, PLAN_EVENTS, topics.EVENTS)
         self.create_subscription(PlateRead, topics.PLATE_READS, self._on_plate_read, topics.EVENTS)
         self.create_subscription(Manifest, topics.MANIFESTS, self._on_manifest, topics.EVENTS)
@@ -100,21 +94,9 @@ class VehicleBridgeNode(Node):
     def _execute(self, commands: list[FleetCommand]) -> None:
         stamp = self.get_clock().now().to_msg()
         for command in commands:
-            if isinstance(command, RunChanged):
-                self.status_pub.publish(convert.run_status_msg(command.run, stamp))
-                run = command.run
-                self.get_logger().info(
-                    f"run {run.run_id} {run.state.name}"
-                    + (f" truck {run.vehicle_id}" if run.vehicle_id else "")
-                    + (f": {run.reason}" if run.reason else "")
-                )
-            elif isinstance(command, VehicleChanged):
-                self.vehicle_pub.publish(
-                    convert.vehicle_state_msg(command.vehicle, self.fleet.manufacturer, stamp)
-                )
-            elif isinstance(command, ClearanceIssued):
-                self.clearance_pub.publish(convert.clearance_msg(command, stamp))
-            elif isinstance(command, SendOrder):
+            if self.outputs.publish(command, stamp):
+                continue
+            if isinstance(command, SendOrder):
                 self.link.send_order(command.vehicle_id, command.order)
             elif isinstance(command, SendInstantActions):
                 self.link.send_instant_actions(command.vehicle_id, list(command.actions))
