@@ -178,7 +178,7 @@ class CorridorEngine:
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self._headways: dict[tuple[str, bool], float] = {}
-        self._demand: Counter[str] = Counter()
+        self._demand: Counter[tuple[str, Direction, bool]] = Counter()
         self._demand_at_s = math.nan
         self.token_withheld = False
         # records
@@ -196,11 +196,16 @@ class CorridorEngine:
         lm, now = self.lane_map, self.cfg.start_s
         home = lm.yard_of(lm.southbound_from)
         away = lm.yard_of(lm.far_side())
+        # Batteries at staggered charge, as in continuous operation: truck k has run k/fleet
+        # of a battery's trips (all fresh at once, the whole fleet would queue for the swap
+        # station within the same hour)
+        per_battery = 2 * self.vehicle.swap_every_round_trips  # one-way trips
         for k in range(self.cfg.fleet):
             truck = f"T{k + 1:03d}"
             node = home if k % 2 == 0 else away
-            self.trucks[truck] = TruckSim(truck, node, arrived_s=now)
-            self.planner.add_truck(truck, node, now)
+            used = (k * per_battery) // self.cfg.fleet
+            self.trucks[truck] = TruckSim(truck, node, arrived_s=now, trips_since_swap=used)
+            self.planner.add_truck(truck, node, now, trips_since_swap=used)
         for i, a in enumerate(self.cfg.arrivals):
             self.events.at(a.t_s, self._arrive, i, a)
         self.events.at(now, self._tick)
@@ -441,6 +446,11 @@ class CorridorEngine:
             # last entry and its yard before the close. On the lane it goes on (stopping there
             # would only leave it on the lane at the close); it crosses while the window is open.
             if at_yard:
+                state = self.planner.trucks[tr.truck_id]
+                if state.held or (trip.border_s is not None and trip.border_s > span.last_entry_s):
+                    # a trip short of its destination (held for a blockage), or one the planner
+                    # put into a later window: the truck waits at the yard
+                    return False, None
                 if now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
                     return False, None
                 if now + self._ahead_s(trip, 0) > span.close_s:
@@ -557,27 +567,41 @@ class CorridorEngine:
         lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
-    def _block_demand(self) -> dict[str, int]:
-        """Per single-lane block, the trucks whose trip still has to cross it (both
-        directions, on the lane or loaded at a yard); worked out once per instant."""
+    def _block_demand(self) -> Counter[tuple[str, Direction, bool]]:
+        """Trucks whose trip still has to cross each single-lane block, by (block, direction,
+        still at a yard with its load); worked out once per instant."""
         now = self.events.now_s
         if self._demand_at_s != now:
-            demand: Counter[str] = Counter()
+            demand: Counter[tuple[str, Direction, bool]] = Counter()
             for truck, state in self.planner.trucks.items():
                 if not state.trips:
                     continue
-                passes = state.trips[0].passes[state.position :]
-                if self.trucks[truck].node in self.yards and not self.trucks[truck].cargo:
+                tr = self.trucks[truck]
+                at_yard = tr.node in self.yards
+                if at_yard and not tr.cargo:
                     continue
-                demand.update({q.segment for q in passes if q.segment in self.single})
+                trip = state.trips[0]
+                for q in trip.passes[state.position :]:
+                    if q.segment in self.single:
+                        demand[(q.segment, trip.direction, at_yard)] += 1
             self._demand, self._demand_at_s = demand, now
         return self._demand
+
+    def _queued_for(self, seg: str, d: Direction) -> int:
+        """The trucks that may use block ``seg`` before a truck of direction ``d`` leaving a
+        yard now: every truck on the lane that still needs it, and the loaded trucks at the
+        other direction's yard (they may reach it first); its own direction's yard trucks
+        leave after it."""
+        demand = self._block_demand()
+        other = opposite(d)
+        return demand[(seg, d, False)] + demand[(seg, other, False)] + demand[(seg, other, True)]
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
         driving, a minute for the gate, and at each single-lane block ahead a wait for the
-        block signal: a phase of the other direction (a platoon of the cap crossing, then the
-        all-clear) for every cap of trucks asking for the block now, plus one."""
+        block signal: a phase (a platoon of the cap crossing, then the all-clear) for every
+        cap of trucks that may use the block before it (:meth:`_queued_for`), plus one, and
+        no less than the block's recent pace would take for them."""
         total = 60.0
         for i, q in enumerate(trip.passes[pos:], start=pos):
             if to_border and trip.stops[i].node_id in self.border:
@@ -588,7 +612,7 @@ class CorridorEngine:
                 # the trucks asking for the block now go first, a platoon cap per phase
                 seg = self.lane_map.segment(q.segment)
                 cap = self.signals.cap[q.segment]
-                queued = self._block_demand().get(q.segment, 0)
+                queued = self._queued_for(q.segment, trip.direction)
                 phases = 1 + queued // cap
                 by_signal = phases * (drive_s + seg.all_clear_s)
                 by_signal += (cap + queued) * self._headway_s(q.segment)

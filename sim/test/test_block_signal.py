@@ -88,7 +88,8 @@ def test_batch3_sends_at_most_three_in_a_row_while_the_other_side_waits() -> Non
                 if r[1] == node
                 and r[3] == other
                 and r[4] < granted - 1.0 < r[5]
-                and not _in_service(rows, r[0], granted)  # at its gate, not waiting for the block
+                # at (or queued for) its gate, not yet waiting for the block
+                and not _serving(rows, r[0], granted, r[5])
             ]
             assert not waiting, f"{block}: {p[0]} is {in_row}th {p[3]} while {waiting} wait"
     assert longest >= 2
@@ -105,8 +106,12 @@ def _granted_at(rows: list[Row], p: Row, node: str) -> float:
     return p[4]
 
 
-def _in_service(rows: list[Row], truck: str, t: float) -> bool:
-    return any(r[0] == truck and r[2] == "station" and r[4] <= t <= r[5] + 1.0 for r in rows)
+def _serving(rows: list[Row], truck: str, t: float, stay_end_s: float) -> bool:
+    """At ``t`` the truck is being served, or queued for a service that starts before it
+    leaves the node (at ``stay_end_s``)."""
+    return any(
+        r[0] == truck and r[2] == "station" and r[5] + 1.0 >= t and r[4] <= stay_end_s for r in rows
+    )
 
 
 def test_trucks_roll_through_a_holding_place_without_standing() -> None:

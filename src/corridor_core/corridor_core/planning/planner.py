@@ -152,15 +152,16 @@ class Planner:
         }
 
     # --- events ----------------------------------------------------------------------------
-    def add_truck(self, truck: str, node: str, now_s: float) -> None:
-        """A truck joins at ``node`` (a yard).
+    def add_truck(self, truck: str, node: str, now_s: float, trips_since_swap: int = 0) -> None:
+        """A truck joins at ``node`` (a yard), ``trips_since_swap`` one-way trips after its
+        last battery swap (0: a fresh battery).
 
         Raises:
             ValueError: when a truck with this id is already in service.
         """
         if truck in self.trucks:
             raise ValueError(f"truck {truck!r} is already in service")
-        self.trucks[truck] = TruckState(truck, node, now_s)
+        self.trucks[truck] = TruckState(truck, node, now_s, runs_since_swap=trips_since_swap)
         self.dispatch(now_s)
 
     def remove_truck(self, truck: str, now_s: float) -> None:
