@@ -30,6 +30,18 @@ def _common(p: argparse.ArgumentParser) -> None:
         default="default",
         help="default | all | none | comma list, e.g. default,fog (default: %(default)s)",
     )
+    p.add_argument(
+        "--dual",
+        default="",
+        metavar="SEGMENTS",
+        help="what-if: these segments two-way dual (comma list, e.g. S4a,S4b)",
+    )
+    p.add_argument(
+        "--slots",
+        default="",
+        metavar="NODE=N,...",
+        help="what-if: holding slots at these nodes (e.g. G-VN=6)",
+    )
     p.add_argument("--out", type=Path, required=True, help="directory for the results")  # fmt: skip
 
 
@@ -61,9 +73,41 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise CorridorError(f"--hours {args.hours}: must be > 0")
     if args.fleet is not None and args.fleet < 1:
         raise CorridorError(f"--fleet {args.fleet}: must be >= 1")
-    return StudyConfig(scenario=args.scenario, preset=args.preset, hours=args.hours,
-                       seed=args.seed, controller=args.controller, fleet=args.fleet,
-                       disruptions=parse_switches(args.disruptions))  # fmt: skip
+    cfg = StudyConfig(
+        scenario=args.scenario,
+        preset=args.preset,
+        hours=args.hours,
+        seed=args.seed,
+        controller=args.controller,
+        fleet=args.fleet,
+        disruptions=parse_switches(args.disruptions),
+        dual_segments=_names(args.dual),
+        holding_slots=_slots(args.slots),
+    )
+    if cfg.dual_segments or cfg.holding_slots:  # bad ids fail here, before any work starts
+        from corridor_core.map_io import load_map
+        from corridor_sim.scenario import load_scenario
+        from corridor_sim.study import what_if_map
+
+        what_if_map(load_map(load_scenario(cfg.scenario).map_path), cfg.dual_segments,
+                    cfg.holding_slots)  # fmt: skip
+    return cfg
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in raw.split(",") if x.strip())
+
+
+def _slots(raw: str) -> tuple[tuple[str, int], ...]:
+    """``G-VN=6,B0=4`` as ((node, slots), ...)."""
+    out = []
+    for item in _names(raw):
+        node, _, n = item.partition("=")
+        try:
+            out.append((node.strip(), int(n)))
+        except ValueError:
+            raise CorridorError(f"--slots {item!r}: write NODE=N, e.g. G-VN=6") from None
+    return tuple(out)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -21,8 +21,9 @@ import numpy as np
 
 from corridor_core.agreement import load_agreement
 from corridor_core.distributions import Distribution
-from corridor_core.lane_map import LaneMap
-from corridor_core.map_io import load_map
+from corridor_core.errors import ConfigError
+from corridor_core.lane_map import LaneMap, LaneMode
+from corridor_core.map_io import load_map, save_map
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import Direction
 from corridor_sim.disruptions import DEFAULT, DisruptionParams
@@ -46,6 +47,9 @@ class StudyConfig:
     service_scale: float = 1.0  # multiplies every station service time
     platoon_cap: int | None = None  # None: the controller's own
     record: bool = True
+    # what-if geometry on top of the scenario's map (see what_if_map)
+    dual_segments: tuple[str, ...] = ()
+    holding_slots: tuple[tuple[str, int], ...] = ()
 
 
 def scaled(d: Distribution, k: float) -> Distribution:
@@ -72,6 +76,51 @@ def scale_services(lane_map: LaneMap, k: float) -> LaneMap:
     return dataclasses.replace(lane_map, stations=stations)
 
 
+def what_if_map(
+    lane_map: LaneMap,
+    dual_segments: tuple[str, ...] = (),
+    holding_slots: tuple[tuple[str, int], ...] = (),
+) -> LaneMap:
+    """The map with the named segments made two-way dual (one lane each way: no block signal
+    there) and the named nodes given these holding slots; the map itself when both are empty.
+
+    Raises:
+        ConfigError: an id the map does not have, or a negative slot count.
+    """
+    if not dual_segments and not holding_slots:
+        return lane_map
+    seg_ids = {s.segment_id for s in lane_map.segments}
+    node_ids = {n.node_id for n in lane_map.nodes}
+    for seg in dual_segments:
+        if seg not in seg_ids:
+            raise ConfigError("--dual", seg, f"is no segment of {lane_map.name}; "
+                              f"known: {', '.join(sorted(seg_ids))}")  # fmt: skip
+    slots = dict(holding_slots)
+    for node, n in slots.items():
+        if node not in node_ids:
+            raise ConfigError("--slots", node, f"is no node of {lane_map.name}; "
+                              f"known: {', '.join(sorted(node_ids))}")  # fmt: skip
+        if n < 0:
+            raise ConfigError("--slots", node, f"holding slots must be >= 0 (got {n})")
+    segments = tuple(
+        dataclasses.replace(
+            s,
+            lane_mode=LaneMode.TWO_WAY_DUAL,
+            lanes_per_direction=1,
+            all_clear_s=0.0,
+            block_boundaries_m=(),
+        )
+        if s.segment_id in dual_segments
+        else s
+        for s in lane_map.segments
+    )
+    nodes = tuple(
+        dataclasses.replace(n, holding_slots=slots[n.node_id]) if n.node_id in slots else n
+        for n in lane_map.nodes
+    )
+    return dataclasses.replace(lane_map, segments=segments, nodes=nodes)
+
+
 @dataclass
 class StudyResult:
     """The engine after the run, and what was measured."""
@@ -88,6 +137,7 @@ def build_engine(cfg: StudyConfig, scen: Scenario | None = None) -> CorridorEngi
     arrivals drawn."""
     scen = scen or load_scenario(cfg.scenario)
     lane_map = scale_services(load_map(scen.map_path), cfg.service_scale)
+    lane_map = what_if_map(lane_map, cfg.dual_segments, cfg.holding_slots)
     epoch = scen.measure_from
     start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
     if scen.agreement_path is not None:
@@ -152,7 +202,11 @@ def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:
     """Write the run directory (``docs/sim-outputs.md``); the report is written separately."""
     out.mkdir(parents=True, exist_ok=True)
     eng = result.engine
-    shutil.copyfile(result.map_path, out / "map.yaml")
+    if cfg.dual_segments or cfg.holding_slots:  # the map the engine ran, for the checker
+        save_map(what_if_map(load_map(result.map_path), cfg.dual_segments, cfg.holding_slots),
+                 out / "map.yaml")  # fmt: skip
+    else:
+        shutil.copyfile(result.map_path, out / "map.yaml")
     if result.agreement_path is not None:
         shutil.copyfile(result.agreement_path, out / "agreement.yaml")
     scenario = {
@@ -170,6 +224,8 @@ def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:
         "service_scale": cfg.service_scale,
         "rate_per_h": cfg.rate_per_h,
         "platoon_cap": cfg.platoon_cap,
+        "dual_segments": list(cfg.dual_segments),
+        "holding_slots": dict(cfg.holding_slots),
     }
     (out / "scenario.json").write_text(json.dumps(scenario, indent=2) + "\n", encoding="utf-8")
     write_rows(eng, out)

@@ -1,6 +1,7 @@
 """``corridor sim run`` end to end: the run directory, the independent checker, determinism,
 another map, clear errors."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -79,3 +80,36 @@ def test_errors_name_the_input() -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 2 and "meteor" in proc.stderr and "fog" in proc.stderr
+
+
+def test_what_if_geometry_runs_on_the_changed_map(tmp_path: Path) -> None:
+    """--dual makes blocks two-way (both directions may then share them: the checker reads the
+    written map), --slots changes a node's holding slots; the scenario's map is untouched."""
+    cfg = StudyConfig(hours=2, seed=5, dual_segments=("S4a", "S4b"), holding_slots=(("G-VN", 6),))
+    metrics, violations = execute(cfg, tmp_path)
+    assert violations == []
+    written = (tmp_path / "map.yaml").read_text(encoding="utf-8")
+    assert "single_alternating" in written  # the tunnel S2 still is
+    lane_map = run_study(dataclasses.replace(cfg, record=False)).engine.lane_map
+    modes = {s.segment_id: s.lane_mode.value for s in lane_map.segments}
+    assert modes["S4a"] == modes["S4b"] == "two_way_dual" and modes["S2"] == "single_alternating"
+    assert lane_map.node("G-VN").holding_slots == 6
+    # opposite directions really shared S4a at some time (no block signal held them apart)
+    rows = [r for r in run_study(cfg).engine.occupancy if r[1] == "S4a"]
+    south = [r for r in rows if r[3] == "SOUTHBOUND"]
+    north = [r for r in rows if r[3] == "NORTHBOUND"]
+    assert any(a[4] < b[5] and b[4] < a[5] for a in south for b in north)
+    assert json.loads((tmp_path / "scenario.json").read_text())["holding_slots"] == {"G-VN": 6}
+    assert metrics["throughput_per_h"]["total"] > 0
+
+
+def test_what_if_errors_name_the_input() -> None:
+    for flag, value, named in (("--dual", "S9", "S9"), ("--slots", "G-VN", "NODE=N"),
+                               ("--slots", "X1=3", "X1"), ("--slots", "G-VN=-2", "-2")):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "corridor_sim.cli", "sim", "run", flag, value,
+             "--out", "/tmp/x-never-written"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 2, (flag, value, proc.stderr)
+        assert named in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
