@@ -88,6 +88,8 @@ class Planner:
         self.table = ReservationTable()
         self.trucks: dict[str, TruckState] = {}
         self.runs: dict[str, RunRecord] = {}
+        # the runs not yet done (a done run never comes back): dispatch looks only at these
+        self._open: dict[str, RunRecord] = {}
         self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
         # Departure waves (corridor controller): see :func:`default_wave_s`.
         self.wave_s: float | None
@@ -179,7 +181,8 @@ class Planner:
         self, run: ContainerRun, now_s: float, cleared_s: float | None = None, urgent: bool = False
     ) -> None:
         """A new container run; it is dispatched once it is cleared (``cleared_s``)."""
-        self.runs[run.run_id] = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
+        rec = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
+        self.runs[run.run_id] = self._open[run.run_id] = rec
         self.dispatch(now_s)
 
     def set_clearance(self, run_id: str, cleared: bool, now_s: float) -> None:
@@ -375,17 +378,7 @@ class Planner:
         )
         if not idle and not self._waiting:
             return []  # nothing to assign, no wave to start
-        pending = sorted(
-            (
-                r
-                for r in self.runs.values()
-                if not r.truck
-                and not r.done
-                and r.cleared_s <= now_s
-                and r.run.ready_s <= now_s + 3600
-            ),
-            key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
-        )
+        pending = self._pending(now_s) if idle else []
         chosen: list[tuple[str, RunRecord]] = []
         for truck in idle:
             if not pending:
@@ -422,6 +415,21 @@ class Planner:
             else:
                 rec.truck = ""
         return planned
+
+    def _pending(self, now_s: float) -> list[RunRecord]:
+        """The runs a truck may take now, most pressing first: unassigned, not done, cleared,
+        ready within the hour; urgent first, then by due time, ready time, id."""
+        done = [k for k, r in self._open.items() if r.done]
+        for k in done:
+            del self._open[k]
+        return sorted(
+            (
+                r
+                for r in self._open.values()
+                if not r.truck and r.cleared_s <= now_s and r.run.ready_s <= now_s + 3600
+            ),
+            key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
+        )
 
     def _next_wave(self, direction: Direction, t: float) -> float:
         """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit
