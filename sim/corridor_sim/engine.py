@@ -33,7 +33,7 @@ stochastic service makes planned times drift within minutes.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,7 +178,7 @@ class CorridorEngine:
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self._headways: dict[tuple[str, bool], float] = {}
-        self._demand: Counter[tuple[str, Direction, bool]] = Counter()
+        self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
         self.token_withheld = False
         # records
@@ -428,10 +428,13 @@ class CorridorEngine:
         node = trip.stops[pos].node_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
             self.signals.withdraw(seg, tr.truck_id)
-        crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
+        crossed = trip.border_s is None or (
+            pos > 0 and any(s.node_id in self.border for s in trip.stops[:pos])
+        )
         if not crossed:
             span = self.calendar.interval_at(d, now)
             at_yard = pos == 0 and node in self.yards
+            to_border_s: float | None = None  # _ahead_s(trip, 0, to_border=True), once
             if span is None:
                 # Closed. A truck goes out early only if the window opens by the time it can be
                 # at the border (it waits there for the open: there is no close before it);
@@ -439,8 +442,10 @@ class CorridorEngine:
                 ahead = self.calendar.next_open(d, now)
                 if ahead is None or node in self.border:
                     return False, None
-                if at_yard and ahead.open_s > now + self._ahead_s(trip, 0, to_border=True):
-                    return False, None
+                if at_yard:
+                    to_border_s = self._ahead_s(trip, 0, to_border=True)
+                    if ahead.open_s > now + to_border_s:
+                        return False, None
                 span = ahead
             # The decision is taken at the yard: out only if it reaches the border before the
             # last entry and its yard before the close. On the lane it goes on (stopping there
@@ -451,7 +456,9 @@ class CorridorEngine:
                     # a trip short of its destination (held for a blockage), or one the planner
                     # put into a later window: the truck waits at the yard
                     return False, None
-                if now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
+                if to_border_s is None:
+                    to_border_s = self._ahead_s(trip, 0, to_border=True)
+                if now + to_border_s >= span.last_entry_s:
                     return False, None
                 if now + self._ahead_s(trip, 0) > span.close_s:
                     return False, None
@@ -478,7 +485,7 @@ class CorridorEngine:
             clear_at += self.lane_map.segment(seg).all_clear_s
             if now < clear_at:
                 return False, clear_at
-        same_way = sum(1 for x in self.in_segment[seg].values() if x is d)
+        same_way = list(self.in_segment[seg].values()).count(d)  # (directions: by identity)
         if same_way >= self.segment_room[seg]:
             return False, None  # the lane is full of trucks queued behind a stopped one
         headway = self._headway_s(seg)
@@ -567,12 +574,14 @@ class CorridorEngine:
         lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
-    def _block_demand(self) -> Counter[tuple[str, Direction, bool]]:
-        """Trucks whose trip still has to cross each single-lane block, by (block, direction,
-        still at a yard with its load); worked out once per instant."""
+    def _block_demand(self) -> dict[str, list[int]]:
+        """Trucks whose trip still has to cross each single-lane block: per block, counts by
+        direction and whether still at a yard with its load, at :func:`_demand_slot`; worked
+        out once per instant."""
         now = self.events.now_s
         if self._demand_at_s != now:
-            demand: Counter[tuple[str, Direction, bool]] = Counter()
+            demand: dict[str, list[int]] = {}
+            single = self.single
             for truck, state in self.planner.trucks.items():
                 if not state.trips:
                     continue
@@ -581,9 +590,13 @@ class CorridorEngine:
                 if at_yard and not tr.cargo:
                     continue
                 trip = state.trips[0]
+                slot = _demand_slot(trip.direction, at_yard)
                 for q in trip.passes[state.position :]:
-                    if q.segment in self.single:
-                        demand[(q.segment, trip.direction, at_yard)] += 1
+                    if q.segment in single:
+                        row = demand.get(q.segment)
+                        if row is None:
+                            row = demand[q.segment] = [0, 0, 0, 0]
+                        row[slot] += 1
             self._demand, self._demand_at_s = demand, now
         return self._demand
 
@@ -592,9 +605,15 @@ class CorridorEngine:
         yard now: every truck on the lane that still needs it, and the loaded trucks at the
         other direction's yard (they may reach it first); its own direction's yard trucks
         leave after it."""
-        demand = self._block_demand()
+        row = self._block_demand().get(seg)
+        if row is None:
+            return 0
         other = opposite(d)
-        return demand[(seg, d, False)] + demand[(seg, other, False)] + demand[(seg, other, True)]
+        return (
+            row[_demand_slot(d, False)]
+            + row[_demand_slot(other, False)]
+            + row[_demand_slot(other, True)]
+        )
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
@@ -929,3 +948,8 @@ class CorridorEngine:
             if tr.node_rows_from is not None and not tr.busy:
                 d = self._dir_of(tr).value
                 self.occupancy.append((tr.truck_id, tr.node, "node", d, tr.node_rows_from, end))
+
+
+def _demand_slot(d: Direction, at_yard: bool) -> int:
+    """Index of (direction, at a yard) in a block's demand counts (see ``_block_demand``)."""
+    return (0 if d is Direction.SOUTHBOUND else 2) + (1 if at_yard else 0)

@@ -95,8 +95,8 @@ class Places:
         if math.isinf(cap):
             return True
         here = self.held[node]
-        same = sum(1 for x in here.values() if x is d)
-        return len(here) < cap and same < self.limit[(node, d)]
+        # (directions compare by identity: count() counts the holders of direction d)
+        return len(here) < cap and list(here.values()).count(d) < self.limit[(node, d)]
 
     def has_place(self, truck: str, node: str, d: Direction) -> bool:
         """The truck holds a place at ``node`` or one is free."""
