@@ -16,6 +16,7 @@ blocks as platoons.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,8 +89,9 @@ class Planner:
         self.table = ReservationTable()
         self.trucks: dict[str, TruckState] = {}
         self.runs: dict[str, RunRecord] = {}
-        # the runs not yet done (a done run never comes back): dispatch looks only at these
-        self._open: dict[str, RunRecord] = {}
+        # the runs not yet done (a done run never comes back), most pressing first (see
+        # :func:`_pressing`): dispatch looks only at these
+        self._open: list[tuple[tuple[bool, float, float, str], RunRecord]] = []
         self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
         # Departure waves (corridor controller): see :func:`default_wave_s`.
         self.wave_s: float | None
@@ -182,7 +184,10 @@ class Planner:
     ) -> None:
         """A new container run; it is dispatched once it is cleared (``cleared_s``)."""
         rec = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
-        self.runs[run.run_id] = self._open[run.run_id] = rec
+        if run.run_id in self.runs:  # a run added again replaces the earlier record
+            self._open = [(k, r) for k, r in self._open if r.run.run_id != run.run_id]
+        self.runs[run.run_id] = rec
+        insort(self._open, (_pressing(rec), rec), key=lambda e: e[0])
         self.dispatch(now_s)
 
     def set_clearance(self, run_id: str, cleared: bool, now_s: float) -> None:
@@ -419,17 +424,13 @@ class Planner:
     def _pending(self, now_s: float) -> list[RunRecord]:
         """The runs a truck may take now, most pressing first: unassigned, not done, cleared,
         ready within the hour; urgent first, then by due time, ready time, id."""
-        done = [k for k, r in self._open.items() if r.done]
-        for k in done:
-            del self._open[k]
-        return sorted(
-            (
-                r
-                for r in self._open.values()
-                if not r.truck and r.cleared_s <= now_s and r.run.ready_s <= now_s + 3600
-            ),
-            key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
-        )
+        if any(r.done for _, r in self._open):
+            self._open = [(k, r) for k, r in self._open if not r.done]
+        return [
+            r
+            for _, r in self._open
+            if not r.truck and r.cleared_s <= now_s and r.run.ready_s <= now_s + 3600
+        ]
 
     def _next_wave(self, direction: Direction, t: float) -> float:
         """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit
@@ -660,6 +661,11 @@ class Planner:
         for run_id in runs:
             if run_id != first.run_id:
                 self.runs[run_id].truck = ""
+
+
+def _pressing(rec: RunRecord) -> tuple[bool, float, float, str]:
+    """Dispatch order of runs, ascending: urgent first, then by due time, ready time, id."""
+    return (not rec.urgent, rec.run.due_s or math.inf, rec.run.ready_s, rec.run.run_id)
 
 
 WAVE_ALLOWANCE = 1.25  # gates and cranes spread a wave's trucks; leave room for the spread
