@@ -608,12 +608,9 @@ class CorridorEngine:
         row = self._block_demand().get(seg)
         if row is None:
             return 0
-        other = opposite(d)
-        return (
-            row[_demand_slot(d, False)]
-            + row[_demand_slot(other, False)]
-            + row[_demand_slot(other, True)]
-        )
+        if d is Direction.SOUTHBOUND:  # (see _demand_slot)
+            return row[0] + row[2] + row[3]
+        return row[2] + row[0] + row[1]
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
@@ -622,15 +619,16 @@ class CorridorEngine:
         cap of trucks that may use the block before it (:meth:`_queued_for`), plus one, and
         no less than the block's recent pace would take for them."""
         total = 60.0
+        stops, border, single, caps = trip.stops, self.border, self.single, self.signals.cap
         for i, q in enumerate(trip.passes[pos:], start=pos):
-            if to_border and trip.stops[i].node_id in self.border:
+            if to_border and stops[i].node_id in border:
                 break
             drive_s = q.exit_s - q.enter_s
             total += drive_s
-            if q.segment in self.single:
+            if q.segment in single:
                 # the trucks asking for the block now go first, a platoon cap per phase
                 seg = self.lane_map.segment(q.segment)
-                cap = self.signals.cap[q.segment]
+                cap = caps[q.segment]
                 queued = self._queued_for(q.segment, trip.direction)
                 phases = 1 + queued // cap
                 by_signal = phases * (drive_s + seg.all_clear_s)
