@@ -348,8 +348,10 @@ class CorridorEngine:
     def _late_check(self, tr: TruckSim, trip: Trip, pos: int) -> None:
         """Report once per stop when the truck is past its planned departure."""
         now = self.events.now_s
+        if now - trip.stops[pos].depart_s <= LATE_REPORT_S:
+            return
         key = (tr.node, tr.arrived_s)
-        if now - trip.stops[pos].depart_s > LATE_REPORT_S and tr.late_reported != key:
+        if tr.late_reported != key:
             tr.late_reported = key
             self.counts["late_reports"] += 1
             self.planner.report_position(tr.truck_id, tr.node, now)

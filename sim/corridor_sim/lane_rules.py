@@ -146,9 +146,10 @@ class BlockSignals:
     def free_for(self, seg: str, d: Direction, truck: str, inside: Mapping[str, Direction]) -> bool:
         """No opposite-direction truck inside the block (``inside``: truck -> direction) or
         holding a claim on it."""
-        if any(x is not d for x in inside.values()):
+        if list(inside.values()).count(d) != len(inside):  # (directions: by identity)
             return False
-        return all(x is d or t == truck for t, x in self.claims[seg].items())
+        claims = self.claims[seg]
+        return not claims or all(x is d or t == truck for t, x in claims.items())
 
     def allows(
         self,

@@ -131,6 +131,11 @@ class Planner:
             self._routes[key] = self.lane_map.route(a, b)
         return self._routes[key]
 
+    def open_runs(self) -> list[RunRecord]:
+        """The runs not yet done (assigned or not), in dispatch order."""
+        self._prune_open()
+        return [r for _, r in self._open]
+
     def all_trips(self) -> list[Trip]:
         """Every planned trip of every truck."""
         return [t for s in self.trucks.values() for t in s.trips]
@@ -424,13 +429,17 @@ class Planner:
     def _pending(self, now_s: float) -> list[RunRecord]:
         """The runs a truck may take now, most pressing first: unassigned, not done, cleared,
         ready within the hour; urgent first, then by due time, ready time, id."""
-        if any(r.done for _, r in self._open):
-            self._open = [(k, r) for k, r in self._open if not r.done]
+        self._prune_open()
         return [
             r
             for _, r in self._open
             if not r.truck and r.cleared_s <= now_s and r.run.ready_s <= now_s + 3600
         ]
+
+    def _prune_open(self) -> None:
+        """Drop the runs done since from the index of open runs."""
+        if any(r.done for _, r in self._open):
+            self._open = [(k, r) for k, r in self._open if not r.done]
 
     def _next_wave(self, direction: Direction, t: float) -> float:
         """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit

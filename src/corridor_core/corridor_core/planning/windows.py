@@ -31,11 +31,13 @@ class WindowCalendar:
     changed calendar is a new one, see :meth:`shortened`)."""
 
     intervals: dict[Direction, tuple[OpenInterval, ...]]
-    # the opening times per direction, for the bisection in :meth:`interval_at`
-    _opens: dict[Direction, list[float]] = field(init=False, repr=False, compare=False)
+    # per direction the intervals and their opening times, for :meth:`interval_at`
+    _opens: dict[Direction, tuple[tuple[OpenInterval, ...], list[float]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        opens = {d: [s.open_s for s in spans] for d, spans in self.intervals.items()}
+        opens = {d: (spans, [s.open_s for s in spans]) for d, spans in self.intervals.items()}
         object.__setattr__(self, "_opens", opens)
 
     @classmethod
@@ -72,8 +74,8 @@ class WindowCalendar:
 
     def interval_at(self, direction: Direction, t: float) -> OpenInterval | None:
         """The interval containing ``t`` (open_s <= t < close_s), if any."""
-        spans = self.intervals[direction]
-        i = bisect_right(self._opens[direction], t) - 1
+        spans, opens = self._opens[direction]
+        i = bisect_right(opens, t) - 1
         if i >= 0 and t < spans[i].close_s:
             return spans[i]
         return None
