@@ -180,6 +180,7 @@ class CorridorEngine:
         self._headways: dict[tuple[str, bool], float] = {}
         self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
+        self._border_stop: dict[int, tuple[Trip, int]] = {}  # id(trip) -> (trip, index)
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -430,9 +431,7 @@ class CorridorEngine:
         node = trip.stops[pos].node_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
             self.signals.withdraw(seg, tr.truck_id)
-        crossed = trip.border_s is None or (
-            pos > 0 and any(s.node_id in self.border for s in trip.stops[:pos])
-        )
+        crossed = trip.border_s is None or self._border_index(trip) < pos
         if not crossed:
             span = self.calendar.interval_at(d, now)
             at_yard = pos == 0 and node in self.yards
@@ -495,6 +494,19 @@ class CorridorEngine:
         if now < ready - 1e-9:
             return False, ready
         return True, None
+
+    def _border_index(self, trip: Trip) -> int:
+        """Index of the trip's first stop at a border point (the number of stops if none);
+        remembered per trip object (trips are immutable), the memory cleared when large."""
+        known = self._border_stop.get(id(trip))
+        if known is not None and known[0] is trip:
+            return known[1]
+        stops = trip.stops
+        index = next((i for i, s in enumerate(stops) if s.node_id in self.border), len(stops))
+        if len(self._border_stop) >= 4096:
+            self._border_stop.clear()
+        self._border_stop[id(trip)] = (trip, index)
+        return index
 
     def _passes_through(self, truck: str, trip: Trip, i: int) -> bool:
         """Does the truck roll through stop ``i`` without standing? Not the last stop, no
