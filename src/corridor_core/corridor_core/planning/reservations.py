@@ -257,10 +257,12 @@ class ReservationTable:
         """
         uses = [u for u in self.services.get(station, ()) if u.truck != truck and u.end_s > t + EPS]
         s = _first_free_stretch(uses, t, duration_s, servers)
-        ends = sorted(u.end_s for u in uses)
+        ends: list[float] | None = None  # sorted when first needed
         for _ in range(10_000):
             if math.isinf(s) or _max_overlap(uses, s, s + duration_s) < servers:
                 return s
+            if ends is None:
+                ends = sorted(u.end_s for u in uses)
             s = next((e for e in ends if e > s + EPS), math.inf)
         raise RuntimeError(f"no server found at {station} after 10000 steps")
 
@@ -270,10 +272,8 @@ def _first_free_stretch(uses: list[Service], t: float, duration_s: float, server
     ``duration_s`` on end (inf if never; it is never when ``servers`` is 0)."""
     if servers <= 0:
         return math.inf
-    points = sorted(
-        [(u.start_s, 1) for u in uses] + [(u.end_s, -1) for u in uses],
-        key=lambda p: (p[0], p[1]),  # at equal times the ends come first
-    )
+    # (time, step) pairs in natural order: at equal times the ends (-1) come first
+    points = sorted([(u.start_s, 1) for u in uses] + [(u.end_s, -1) for u in uses])
     level, i = 0, 0
     while i < len(points) and points[i][0] <= t + EPS:
         level += points[i][1]
@@ -329,7 +329,7 @@ def _max_overlap(intervals: list, start_s: float, end_s: float) -> int:  # type:
         if lo < hi - EPS:
             points.append((lo, 1))
             points.append((hi, -1))
-    points.sort(key=lambda p: (p[0], p[1]))
+    points.sort()  # by time, then ends (-1) before starts
     best = level = 0
     for _, step in points:
         level += step
