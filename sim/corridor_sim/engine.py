@@ -431,7 +431,7 @@ class CorridorEngine:
         node = trip.stops[pos].node_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
             self.signals.withdraw(seg, tr.truck_id)
-        crossed = trip.border_s is None or self._border_index(trip) < pos
+        crossed = trip.border_s is None or (pos > 0 and self._border_index(trip) < pos)
         if not crossed:
             span = self.calendar.interval_at(d, now)
             at_yard = pos == 0 and node in self.yards
