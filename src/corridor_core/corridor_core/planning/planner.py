@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from corridor_core.capacity import plan_group, single_lane_groups
@@ -92,6 +92,7 @@ class Planner:
         # the runs not yet done (a done run never comes back), most pressing first (see
         # :func:`_pressing`): dispatch looks only at these
         self._open: list[tuple[tuple[bool, float, float, str], RunRecord]] = []
+        self._open_done = 0  # runs done since the index was last pruned
         self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
         # Departure waves (corridor controller): see :func:`default_wave_s`.
         self.wave_s: float | None
@@ -134,7 +135,7 @@ class Planner:
     def open_runs(self) -> list[RunRecord]:
         """The runs not yet done (assigned or not), in dispatch order."""
         self._prune_open()
-        return [r for _, r in self._open]
+        return [r for _, r in self._open if not r.done]
 
     def all_trips(self) -> list[Trip]:
         """Every planned trip of every truck."""
@@ -284,6 +285,7 @@ class Planner:
                 return
             self._cut_trips(state, index, now_s)
         rec.done = True
+        self._open_done += 1
         rec.truck = ""
         self.dispatch(now_s)
 
@@ -388,19 +390,21 @@ class Planner:
         )
         if not idle and not self._waiting:
             return []  # nothing to assign, no wave to start
-        pending = self._pending(now_s) if idle else []
+        if idle:
+            self._prune_open()
         chosen: list[tuple[str, RunRecord]] = []
         for truck in idle:
-            if not pending:
+            # the pending runs come most pressing first, the urgent ones before all others
+            first = next(self._pending(now_s), None)
+            if first is None:
                 break
             node = self.trucks[truck].node
-            urgent = [r for r in pending if r.urgent]
-            local = [r for r in pending if r.run.origin == node]
             # Urgent first; else a run that starts here (backhaul, no empty km); else drive
             # empty to the most pressing run elsewhere.
-            rec = (urgent or local or pending)[0]
-            pending.remove(rec)
-            rec.truck = truck
+            rec = first
+            if not first.urgent:
+                rec = next((r for r in self._pending(now_s) if r.run.origin == node), first)
+            rec.truck = truck  # (no longer pending)
             if self.wave_s is None or rec.urgent:
                 chosen.append((truck, rec))
             else:
@@ -426,20 +430,24 @@ class Planner:
                 rec.truck = ""
         return planned
 
-    def _pending(self, now_s: float) -> list[RunRecord]:
+    def _pending(self, now_s: float) -> Iterator[RunRecord]:
         """The runs a truck may take now, most pressing first: unassigned, not done, cleared,
         ready within the hour; urgent first, then by due time, ready time, id."""
-        self._prune_open()
-        return [
-            r
-            for _, r in self._open
-            if not r.truck and r.cleared_s <= now_s and r.run.ready_s <= now_s + 3600
-        ]
+        for _, r in self._open:
+            if (
+                not r.truck
+                and not r.done
+                and r.cleared_s <= now_s
+                and r.run.ready_s <= now_s + 3600
+            ):
+                yield r
 
-    def _prune_open(self) -> None:
-        """Drop the runs done since from the index of open runs."""
-        if any(r.done for _, r in self._open):
+    def _prune_open(self, every: int = 64) -> None:
+        """Drop the runs done from the index of open runs, once ``every`` have finished since
+        the last time (the index may hold done runs; its readers skip them)."""
+        if self._open_done >= every:
             self._open = [(k, r) for k, r in self._open if not r.done]
+            self._open_done = 0
 
     def _next_wave(self, direction: Direction, t: float) -> float:
         """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit
@@ -550,6 +558,7 @@ class Planner:
         state.released = 0
         if trip.run_id:
             self.runs[trip.run_id].done = True
+            self._open_done += 1
         if state.trips:
             self._extend_release(state)
 
