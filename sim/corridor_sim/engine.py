@@ -33,7 +33,7 @@ stochastic service makes planned times drift within minutes.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,8 +178,9 @@ class CorridorEngine:
         self.blocked_segments: dict[str, int] = {}
         self.fog = False
         self._headways: dict[tuple[str, bool], float] = {}
-        self._demand: Counter[tuple[str, Direction, bool]] = Counter()
+        self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
+        self._border_stop: dict[int, tuple[Trip, int]] = {}  # id(trip) -> (trip, index)
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -348,8 +349,10 @@ class CorridorEngine:
     def _late_check(self, tr: TruckSim, trip: Trip, pos: int) -> None:
         """Report once per stop when the truck is past its planned departure."""
         now = self.events.now_s
+        if now - trip.stops[pos].depart_s <= LATE_REPORT_S:
+            return
         key = (tr.node, tr.arrived_s)
-        if now - trip.stops[pos].depart_s > LATE_REPORT_S and tr.late_reported != key:
+        if tr.late_reported != key:
             tr.late_reported = key
             self.counts["late_reports"] += 1
             self.planner.report_position(tr.truck_id, tr.node, now)
@@ -428,10 +431,11 @@ class CorridorEngine:
         node = trip.stops[pos].node_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
             self.signals.withdraw(seg, tr.truck_id)
-        crossed = trip.border_s is None or any(s.node_id in self.border for s in trip.stops[:pos])
+        crossed = trip.border_s is None or (pos > 0 and self._border_index(trip) < pos)
         if not crossed:
             span = self.calendar.interval_at(d, now)
             at_yard = pos == 0 and node in self.yards
+            to_border_s: float | None = None  # _ahead_s(trip, 0, to_border=True), once
             if span is None:
                 # Closed. A truck goes out early only if the window opens by the time it can be
                 # at the border (it waits there for the open: there is no close before it);
@@ -439,8 +443,10 @@ class CorridorEngine:
                 ahead = self.calendar.next_open(d, now)
                 if ahead is None or node in self.border:
                     return False, None
-                if at_yard and ahead.open_s > now + self._ahead_s(trip, 0, to_border=True):
-                    return False, None
+                if at_yard:
+                    to_border_s = self._ahead_s(trip, 0, to_border=True)
+                    if ahead.open_s > now + to_border_s:
+                        return False, None
                 span = ahead
             # The decision is taken at the yard: out only if it reaches the border before the
             # last entry and its yard before the close. On the lane it goes on (stopping there
@@ -451,7 +457,9 @@ class CorridorEngine:
                     # a trip short of its destination (held for a blockage), or one the planner
                     # put into a later window: the truck waits at the yard
                     return False, None
-                if now + self._ahead_s(trip, 0, to_border=True) >= span.last_entry_s:
+                if to_border_s is None:
+                    to_border_s = self._ahead_s(trip, 0, to_border=True)
+                if now + to_border_s >= span.last_entry_s:
                     return False, None
                 if now + self._ahead_s(trip, 0) > span.close_s:
                     return False, None
@@ -478,7 +486,7 @@ class CorridorEngine:
             clear_at += self.lane_map.segment(seg).all_clear_s
             if now < clear_at:
                 return False, clear_at
-        same_way = sum(1 for x in self.in_segment[seg].values() if x is d)
+        same_way = list(self.in_segment[seg].values()).count(d)  # (directions: by identity)
         if same_way >= self.segment_room[seg]:
             return False, None  # the lane is full of trucks queued behind a stopped one
         headway = self._headway_s(seg)
@@ -486,6 +494,19 @@ class CorridorEngine:
         if now < ready - 1e-9:
             return False, ready
         return True, None
+
+    def _border_index(self, trip: Trip) -> int:
+        """Index of the trip's first stop at a border point (the number of stops if none);
+        remembered per trip object (trips are immutable), the memory cleared when large."""
+        known = self._border_stop.get(id(trip))
+        if known is not None and known[0] is trip:
+            return known[1]
+        stops = trip.stops
+        index = next((i for i, s in enumerate(stops) if s.node_id in self.border), len(stops))
+        if len(self._border_stop) >= 4096:
+            self._border_stop.clear()
+        self._border_stop[id(trip)] = (trip, index)
+        return index
 
     def _passes_through(self, truck: str, trip: Trip, i: int) -> bool:
         """Does the truck roll through stop ``i`` without standing? Not the last stop, no
@@ -567,12 +588,14 @@ class CorridorEngine:
         lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
         return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
 
-    def _block_demand(self) -> Counter[tuple[str, Direction, bool]]:
-        """Trucks whose trip still has to cross each single-lane block, by (block, direction,
-        still at a yard with its load); worked out once per instant."""
+    def _block_demand(self) -> dict[str, list[int]]:
+        """Trucks whose trip still has to cross each single-lane block: per block, counts by
+        direction and whether still at a yard with its load, at :func:`_demand_slot`; worked
+        out once per instant."""
         now = self.events.now_s
         if self._demand_at_s != now:
-            demand: Counter[tuple[str, Direction, bool]] = Counter()
+            demand: dict[str, list[int]] = {}
+            single = self.single
             for truck, state in self.planner.trucks.items():
                 if not state.trips:
                     continue
@@ -581,9 +604,13 @@ class CorridorEngine:
                 if at_yard and not tr.cargo:
                     continue
                 trip = state.trips[0]
+                slot = _demand_slot(trip.direction, at_yard)
                 for q in trip.passes[state.position :]:
-                    if q.segment in self.single:
-                        demand[(q.segment, trip.direction, at_yard)] += 1
+                    if q.segment in single:
+                        row = demand.get(q.segment)
+                        if row is None:
+                            row = demand[q.segment] = [0, 0, 0, 0]
+                        row[slot] += 1
             self._demand, self._demand_at_s = demand, now
         return self._demand
 
@@ -592,9 +619,12 @@ class CorridorEngine:
         yard now: every truck on the lane that still needs it, and the loaded trucks at the
         other direction's yard (they may reach it first); its own direction's yard trucks
         leave after it."""
-        demand = self._block_demand()
-        other = opposite(d)
-        return demand[(seg, d, False)] + demand[(seg, other, False)] + demand[(seg, other, True)]
+        row = self._block_demand().get(seg)
+        if row is None:
+            return 0
+        if d is Direction.SOUTHBOUND:  # (see _demand_slot)
+            return row[0] + row[2] + row[3]
+        return row[2] + row[0] + row[1]
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
@@ -603,15 +633,16 @@ class CorridorEngine:
         cap of trucks that may use the block before it (:meth:`_queued_for`), plus one, and
         no less than the block's recent pace would take for them."""
         total = 60.0
+        stops, border, single, caps = trip.stops, self.border, self.single, self.signals.cap
         for i, q in enumerate(trip.passes[pos:], start=pos):
-            if to_border and trip.stops[i].node_id in self.border:
+            if to_border and stops[i].node_id in border:
                 break
             drive_s = q.exit_s - q.enter_s
             total += drive_s
-            if q.segment in self.single:
+            if q.segment in single:
                 # the trucks asking for the block now go first, a platoon cap per phase
                 seg = self.lane_map.segment(q.segment)
-                cap = self.signals.cap[q.segment]
+                cap = caps[q.segment]
                 queued = self._queued_for(q.segment, trip.direction)
                 phases = 1 + queued // cap
                 by_signal = phases * (drive_s + seg.all_clear_s)
@@ -929,3 +960,8 @@ class CorridorEngine:
             if tr.node_rows_from is not None and not tr.busy:
                 d = self._dir_of(tr).value
                 self.occupancy.append((tr.truck_id, tr.node, "node", d, tr.node_rows_from, end))
+
+
+def _demand_slot(d: Direction, at_yard: bool) -> int:
+    """Index of (direction, at a yard) in a block's demand counts (see ``_block_demand``)."""
+    return (0 if d is Direction.SOUTHBOUND else 2) + (1 if at_yard else 0)

@@ -85,8 +85,8 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         assert eng is not None
         now = eng.events.now_s
         backlog = {d: 0 for d in Direction}
-        for r in eng.planner.runs.values():
-            if not r.done and not r.truck:
+        for r in eng.planner.open_runs():
+            if not r.truck:
                 backlog[r.run.direction] += 1
         fleet = max(1, len(eng.trucks))
         idle = sum(1 for t in eng.trucks.values() if not t.busy and t.truck_id in eng.waiting)

@@ -95,8 +95,8 @@ class Places:
         if math.isinf(cap):
             return True
         here = self.held[node]
-        same = sum(1 for x in here.values() if x is d)
-        return len(here) < cap and same < self.limit[(node, d)]
+        # (directions compare by identity: count() counts the holders of direction d)
+        return len(here) < cap and list(here.values()).count(d) < self.limit[(node, d)]
 
     def has_place(self, truck: str, node: str, d: Direction) -> bool:
         """The truck holds a place at ``node`` or one is free."""
@@ -146,9 +146,10 @@ class BlockSignals:
     def free_for(self, seg: str, d: Direction, truck: str, inside: Mapping[str, Direction]) -> bool:
         """No opposite-direction truck inside the block (``inside``: truck -> direction) or
         holding a claim on it."""
-        if any(x is not d for x in inside.values()):
+        if list(inside.values()).count(d) != len(inside):  # (directions: by identity)
             return False
-        return all(x is d or t == truck for t, x in self.claims[seg].items())
+        claims = self.claims[seg]
+        return not claims or all(x is d or t == truck for t, x in claims.items())
 
     def allows(
         self,

@@ -8,7 +8,7 @@ places, following headways); validation lives in the loader.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -191,13 +191,26 @@ class LaneMap:
     nodes: tuple[MapNode, ...]
     segments: tuple[Segment, ...]
     stations: tuple[Station, ...] = ()
+    # lookups built once from the fields above (the map is frozen); not part of its value
+    _index: _MapIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        nodes: dict[str, MapNode] = {}
+        for n in self.nodes:
+            nodes.setdefault(n.node_id, n)  # the first of a (rejected) duplicate id, as a scan
+        segments: dict[str, Segment] = {}
+        for seg in self.segments:
+            segments.setdefault(seg.segment_id, seg)
+        at: dict[str, list[Station]] = {}
+        for st in sorted(self.stations, key=lambda s: s.station_id):
+            at.setdefault(st.node, []).append(st)
+        yards = tuple(sorted(n.node_id for n in self.nodes if n.kind is NodeKind.YARD))
+        index = _MapIndex(nodes, segments, {k: tuple(v) for k, v in at.items()}, yards)
+        object.__setattr__(self, "_index", index)
 
     def node(self, node_id: str) -> MapNode:
         """The node with this id. Raises KeyError when unknown."""
-        for node in self.nodes:
-            if node.node_id == node_id:
-                return node
-        raise KeyError(node_id)
+        return self._index.nodes[node_id]
 
     def has_node(self, node_id: str) -> bool:
         """True when the map has a node with this id."""
@@ -205,14 +218,11 @@ class LaneMap:
 
     def segment(self, segment_id: str) -> Segment:
         """The segment with this id. Raises KeyError when unknown."""
-        for seg in self.segments:
-            if seg.segment_id == segment_id:
-                return seg
-        raise KeyError(segment_id)
+        return self._index.segments[segment_id]
 
     def yards(self) -> list[str]:
         """Ids of the yard nodes, sorted."""
-        return sorted(n.node_id for n in self.nodes if n.kind is NodeKind.YARD)
+        return list(self._index.yards)
 
     def yard_of(self, jurisdiction: str) -> str:
         """The first yard (by id) in ``jurisdiction``. Raises KeyError when there is none."""
@@ -275,4 +285,14 @@ class LaneMap:
 
     def stations_at(self, node_id: str) -> list[Station]:
         """Stations located at ``node_id``, by id."""
-        return sorted((s for s in self.stations if s.node == node_id), key=lambda s: s.station_id)
+        return list(self._index.stations_at.get(node_id, ()))
+
+
+@dataclass(frozen=True)
+class _MapIndex:
+    """A map's lookups by id (see :class:`LaneMap`)."""
+
+    nodes: dict[str, MapNode]
+    segments: dict[str, Segment]
+    stations_at: dict[str, tuple[Station, ...]]  # by station id
+    yards: tuple[str, ...]  # sorted

@@ -16,7 +16,8 @@ blocks as platoons.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from bisect import insort
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from corridor_core.capacity import plan_group, single_lane_groups
@@ -88,6 +89,10 @@ class Planner:
         self.table = ReservationTable()
         self.trucks: dict[str, TruckState] = {}
         self.runs: dict[str, RunRecord] = {}
+        # the runs not yet done (a done run never comes back), most pressing first (see
+        # :func:`_pressing`): dispatch looks only at these
+        self._open: list[tuple[tuple[bool, float, float, str], RunRecord]] = []
+        self._open_done = 0  # runs done since the index was last pruned
         self._routes: dict[tuple[str, str], list[RouteLeg]] = {}
         # Departure waves (corridor controller): see :func:`default_wave_s`.
         self.wave_s: float | None
@@ -126,6 +131,11 @@ class Planner:
         if key not in self._routes:
             self._routes[key] = self.lane_map.route(a, b)
         return self._routes[key]
+
+    def open_runs(self) -> list[RunRecord]:
+        """The runs not yet done (assigned or not), in dispatch order."""
+        self._prune_open()
+        return [r for _, r in self._open if not r.done]
 
     def all_trips(self) -> list[Trip]:
         """Every planned trip of every truck."""
@@ -179,7 +189,11 @@ class Planner:
         self, run: ContainerRun, now_s: float, cleared_s: float | None = None, urgent: bool = False
     ) -> None:
         """A new container run; it is dispatched once it is cleared (``cleared_s``)."""
-        self.runs[run.run_id] = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
+        rec = RunRecord(run, math.inf if cleared_s is None else cleared_s, urgent)
+        if run.run_id in self.runs:  # a run added again replaces the earlier record
+            self._open = [(k, r) for k, r in self._open if r.run.run_id != run.run_id]
+        self.runs[run.run_id] = rec
+        insort(self._open, (_pressing(rec), rec), key=lambda e: e[0])
         self.dispatch(now_s)
 
     def set_clearance(self, run_id: str, cleared: bool, now_s: float) -> None:
@@ -271,6 +285,7 @@ class Planner:
                 return
             self._cut_trips(state, index, now_s)
         rec.done = True
+        self._open_done += 1
         rec.truck = ""
         self.dispatch(now_s)
 
@@ -375,29 +390,21 @@ class Planner:
         )
         if not idle and not self._waiting:
             return []  # nothing to assign, no wave to start
-        pending = sorted(
-            (
-                r
-                for r in self.runs.values()
-                if not r.truck
-                and not r.done
-                and r.cleared_s <= now_s
-                and r.run.ready_s <= now_s + 3600
-            ),
-            key=lambda r: (not r.urgent, r.run.due_s or math.inf, r.run.ready_s, r.run.run_id),
-        )
+        if idle:
+            self._prune_open()
         chosen: list[tuple[str, RunRecord]] = []
         for truck in idle:
-            if not pending:
+            # the pending runs come most pressing first, the urgent ones before all others
+            first = next(self._pending(now_s), None)
+            if first is None:
                 break
             node = self.trucks[truck].node
-            urgent = [r for r in pending if r.urgent]
-            local = [r for r in pending if r.run.origin == node]
             # Urgent first; else a run that starts here (backhaul, no empty km); else drive
             # empty to the most pressing run elsewhere.
-            rec = (urgent or local or pending)[0]
-            pending.remove(rec)
-            rec.truck = truck
+            rec = first
+            if not first.urgent:
+                rec = next((r for r in self._pending(now_s) if r.run.origin == node), first)
+            rec.truck = truck  # (no longer pending)
             if self.wave_s is None or rec.urgent:
                 chosen.append((truck, rec))
             else:
@@ -422,6 +429,25 @@ class Planner:
             else:
                 rec.truck = ""
         return planned
+
+    def _pending(self, now_s: float) -> Iterator[RunRecord]:
+        """The runs a truck may take now, most pressing first: unassigned, not done, cleared,
+        ready within the hour; urgent first, then by due time, ready time, id."""
+        for _, r in self._open:
+            if (
+                not r.truck
+                and not r.done
+                and r.cleared_s <= now_s
+                and r.run.ready_s <= now_s + 3600
+            ):
+                yield r
+
+    def _prune_open(self, every: int = 64) -> None:
+        """Drop the runs done from the index of open runs, once ``every`` have finished since
+        the last time (the index may hold done runs; its readers skip them)."""
+        if self._open_done >= every:
+            self._open = [(k, r) for k, r in self._open if not r.done]
+            self._open_done = 0
 
     def _next_wave(self, direction: Direction, t: float) -> float:
         """The first departure wave of ``direction`` at or after ``t`` (northbound waves sit
@@ -532,6 +558,7 @@ class Planner:
         state.released = 0
         if trip.run_id:
             self.runs[trip.run_id].done = True
+            self._open_done += 1
         if state.trips:
             self._extend_release(state)
 
@@ -652,6 +679,11 @@ class Planner:
         for run_id in runs:
             if run_id != first.run_id:
                 self.runs[run_id].truck = ""
+
+
+def _pressing(rec: RunRecord) -> tuple[bool, float, float, str]:
+    """Dispatch order of runs, ascending: urgent first, then by due time, ready time, id."""
+    return (not rec.urgent, rec.run.due_s or math.inf, rec.run.ready_s, rec.run.run_id)
 
 
 WAVE_ALLOWANCE = 1.25  # gates and cranes spread a wave's trucks; leave room for the spread

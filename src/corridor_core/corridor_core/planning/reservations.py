@@ -9,6 +9,7 @@ truck may take the resource"; every answer only moves forward in time, so search
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -152,12 +153,36 @@ class ReservationTable:
         Returns ``math.inf`` when the segment is blocked with no known end.
         """
         others = [p for p in self.passes.get(segment, ()) if p.truck != truck]
+        # The same partitions of ``others`` every step of the search: made once. The search
+        # only moves later, so a pass that no longer conflicts at ``t`` and never will is left
+        # out: a same-direction one that left before ``t`` (entry and exit a headway or more
+        # before the truck's), an opposite one whose all-clear ends by ``t``.
+        gap = max(0.0, rule.headway_s - EPS)
+        end = t + traversal_s
+        same = [
+            p
+            for p in others
+            if p.direction is direction
+            and not (p.exit_s <= t and t - p.enter_s >= gap and end - p.exit_s >= gap)
+        ]
+        opposed = (
+            [
+                p
+                for p in others
+                if p.direction is not direction and t < p.exit_s + rule.all_clear_s - EPS
+            ]
+            if rule.single_lane
+            else []
+        )
+        ordered = sorted(others, key=_enter) if rule.single_lane else []
+        enters = [p.enter_s for p in ordered]
         e = t
         for _ in range(10_000):
             if math.isinf(e):
                 return e
             x = e + traversal_s
-            later = self._conflict(others, direction, e, x, traversal_s, rule)
+            later = self._conflict(same, opposed, ordered, enters, direction, e, x, traversal_s,
+                                   rule)  # fmt: skip
             blocked = self.blocked_until(segment, e, x)
             if blocked is not None:
                 later = max(later or 0.0, blocked)
@@ -168,11 +193,23 @@ class ReservationTable:
 
     @staticmethod
     def _conflict(
-        others: list[Pass], direction: Direction, e: float, x: float, tau: float, rule: SegmentRule
+        same: list[Pass],
+        opposed: list[Pass],
+        ordered: list[Pass],
+        enters: list[float],
+        direction: Direction,
+        e: float,
+        x: float,
+        tau: float,
+        rule: SegmentRule,
     ) -> float | None:
-        """A time after which the conflict with some reservation is gone, or None."""
+        """A time after which the conflict with some reservation is gone, or None.
+
+        The other trucks' passes come as ``same`` (its direction) and ``opposed`` (the other,
+        only needed on single-lane segments), each in table order, and ``ordered``: all of
+        them sorted by entry (stable), with ``enters`` their entry times.
+        """
         h = rule.headway_s
-        same = [p for p in others if p.direction is direction]
         for p in same:
             if (
                 abs(e - p.enter_s) < h - EPS
@@ -181,14 +218,12 @@ class ReservationTable:
             ):
                 return max(p.enter_s + h, p.exit_s + h - tau)
         if rule.single_lane:
-            for p in others:
-                if (
-                    p.direction is not direction
-                    and p.enter_s < x + rule.all_clear_s - EPS
-                    and (e < p.exit_s + rule.all_clear_s - EPS)
+            for p in opposed:
+                if p.enter_s < x + rule.all_clear_s - EPS and (
+                    e < p.exit_s + rule.all_clear_s - EPS
                 ):
                     return p.exit_s + rule.all_clear_s
-            convoy = _convoy_around(others, direction, e, tau)
+            convoy = _convoy_around(ordered, enters, direction, e, tau)
             if len(convoy) >= rule.platoon_cap:
                 return max(p.exit_s for p in convoy) + rule.all_clear_s
         overlapping = [p for p in same if p.enter_s < x and e < p.exit_s]
@@ -222,10 +257,12 @@ class ReservationTable:
         """
         uses = [u for u in self.services.get(station, ()) if u.truck != truck and u.end_s > t + EPS]
         s = _first_free_stretch(uses, t, duration_s, servers)
-        ends = sorted(u.end_s for u in uses)
+        ends: list[float] | None = None  # sorted when first needed
         for _ in range(10_000):
             if math.isinf(s) or _max_overlap(uses, s, s + duration_s) < servers:
                 return s
+            if ends is None:
+                ends = sorted(u.end_s for u in uses)
             s = next((e for e in ends if e > s + EPS), math.inf)
         raise RuntimeError(f"no server found at {station} after 10000 steps")
 
@@ -235,10 +272,8 @@ def _first_free_stretch(uses: list[Service], t: float, duration_s: float, server
     ``duration_s`` on end (inf if never; it is never when ``servers`` is 0)."""
     if servers <= 0:
         return math.inf
-    points = sorted(
-        [(u.start_s, 1) for u in uses] + [(u.end_s, -1) for u in uses],
-        key=lambda p: (p[0], p[1]),  # at equal times the ends come first
-    )
+    # (time, step) pairs in natural order: at equal times the ends (-1) come first
+    points = sorted([(u.start_s, 1) for u in uses] + [(u.end_s, -1) for u in uses])
     level, i = 0, 0
     while i < len(points) and points[i][0] <= t + EPS:
         level += points[i][1]
@@ -258,20 +293,27 @@ def _first_free_stretch(uses: list[Service], t: float, duration_s: float, server
     return free_from if free_from is not None else math.inf
 
 
-def _convoy_around(others: list[Pass], direction: Direction, e: float, tau: float) -> list[Pass]:
+def _enter(p: Pass) -> float:
+    return p.enter_s
+
+
+def _convoy_around(
+    ordered: list[Pass], enters: list[float], direction: Direction, e: float, tau: float
+) -> list[Pass]:
     """Same-direction passes that would share the block with an entry at ``e`` as one convoy:
-    the chain of passes, without an opposite pass between, each overlapping the next."""
-    ordered = sorted(others, key=lambda p: p.enter_s)
-    before = [p for p in ordered if p.enter_s <= e]
-    after = [p for p in ordered if p.enter_s > e]
+    the chain of passes, without an opposite pass between, each overlapping the next.
+    ``ordered``: the other passes sorted by entry; ``enters``: their entry times."""
+    split = bisect_right(enters, e)  # ordered[:split] enter at or before e
     convoy: list[Pass] = []
     edge_enter, edge_exit = e, e + tau
-    for p in reversed(before):
+    for k in range(split - 1, -1, -1):
+        p = ordered[k]
         if p.direction is not direction or p.exit_s <= edge_enter:
             break
         convoy.append(p)
         edge_enter = p.enter_s
-    for p in after:
+    for k in range(split, len(ordered)):
+        p = ordered[k]
         if p.direction is not direction or p.enter_s >= edge_exit:
             break
         convoy.append(p)
@@ -287,7 +329,7 @@ def _max_overlap(intervals: list, start_s: float, end_s: float) -> int:  # type:
         if lo < hi - EPS:
             points.append((lo, 1))
             points.append((hi, -1))
-    points.sort(key=lambda p: (p[0], p[1]))
+    points.sort()  # by time, then ends (-1) before starts
     best = level = 0
     for _, step in points:
         level += step

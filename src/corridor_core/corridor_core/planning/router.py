@@ -113,6 +113,11 @@ class Router:
     calendar: WindowCalendar
     rules: dict[str, SegmentRule] = field(init=False)
     border_nodes: frozenset[str] = field(init=False)
+    # answers that depend on the (frozen) map alone, worked out once per node
+    _dwell: dict[tuple[str, Direction], tuple[tuple[str, float, int], ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _slots: dict[str, float] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rules = {s.segment_id: self._rule(s.segment_id) for s in self.lane_map.segments}
@@ -146,16 +151,23 @@ class Router:
 
     def dwell_stations(self, node_id: str, direction: Direction) -> list[tuple[str, float, int]]:
         """(station id, mean service s, servers) a truck stops at on this node in this direction."""
-        return [
-            (st.station_id, st.mean_occupancy_s(with_exceptions=False), st.servers)
-            for st in self.lane_map.stations_at(node_id)
-            if st.kind in DWELL_KINDS and direction in st.directions and st.share >= 1.0
-        ]
+        key = (node_id, direction)
+        found = self._dwell.get(key)
+        if found is None:
+            found = self._dwell[key] = tuple(
+                (st.station_id, st.mean_occupancy_s(with_exceptions=False), st.servers)
+                for st in self.lane_map.stations_at(node_id)
+                if st.kind in DWELL_KINDS and direction in st.directions and st.share >= 1.0
+            )
+        return list(found)
 
     def slots(self, node_id: str) -> float:
         """How many trucks may stand at a node: any number at yards and parking; elsewhere its
         holding slots plus the lanes of the stations there (a truck may wait in a gate lane)."""
-        return standing_slots(self.lane_map, node_id)
+        found = self._slots.get(node_id)
+        if found is None:
+            found = self._slots[node_id] = standing_slots(self.lane_map, node_id)
+        return found
 
     def plan(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corridor_core.agreement import Agreement
 from corridor_core.runs import Direction
@@ -27,9 +27,18 @@ class OpenInterval:
 
 @dataclass(frozen=True)
 class WindowCalendar:
-    """Open intervals per direction, sorted, over a horizon."""
+    """Open intervals per direction, sorted, over a horizon; not changed once made (a
+    changed calendar is a new one, see :meth:`shortened`)."""
 
     intervals: dict[Direction, tuple[OpenInterval, ...]]
+    # per direction the intervals and their opening times, for :meth:`interval_at`
+    _opens: dict[Direction, tuple[tuple[OpenInterval, ...], list[float]]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        opens = {d: (spans, [s.open_s for s in spans]) for d, spans in self.intervals.items()}
+        object.__setattr__(self, "_opens", opens)
 
     @classmethod
     def always_open(cls) -> WindowCalendar:
@@ -65,8 +74,8 @@ class WindowCalendar:
 
     def interval_at(self, direction: Direction, t: float) -> OpenInterval | None:
         """The interval containing ``t`` (open_s <= t < close_s), if any."""
-        spans = self.intervals[direction]
-        i = bisect_right([s.open_s for s in spans], t) - 1
+        spans, opens = self._opens[direction]
+        i = bisect_right(opens, t) - 1
         if i >= 0 and t < spans[i].close_s:
             return spans[i]
         return None
