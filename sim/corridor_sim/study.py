@@ -203,8 +203,7 @@ def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     eng = result.engine
     if cfg.dual_segments or cfg.holding_slots:  # the map the engine ran, for the checker
-        save_map(what_if_map(load_map(result.map_path), cfg.dual_segments, cfg.holding_slots),
-                 out / "map.yaml")  # fmt: skip
+        save_map(eng.lane_map, out / "map.yaml")
     else:
         shutil.copyfile(result.map_path, out / "map.yaml")
     if result.agreement_path is not None:
