@@ -184,6 +184,7 @@ class CorridorEngine:
         self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
         self._border_stop: dict[int, tuple[Trip, int]] = {}  # id(trip) -> (trip, index)
+        self._blocks: dict[int, tuple[Trip, list[tuple[str, ...]]]] = {}  # see _blocks_ahead
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -599,7 +600,6 @@ class CorridorEngine:
         now = self.events.now_s
         if self._demand_at_s != now:
             demand: dict[str, list[int]] = {}
-            single = self.single
             for truck, state in self.planner.trucks.items():
                 if not state.trips:
                     continue
@@ -609,16 +609,29 @@ class CorridorEngine:
                     continue
                 trip = state.trips[0]
                 slot = _demand_slot(trip.direction, at_yard)
-                for q in trip.passes[state.position :]:
-                    if q.segment in single:
-                        row = demand.get(q.segment)
-                        if row is None:
-                            row = demand[q.segment] = [0, 0, 0, 0]
-                        row[slot] += 1
+                for seg in self._blocks_ahead(trip)[state.position]:
+                    row = demand.get(seg)
+                    if row is None:
+                        row = demand[seg] = [0, 0, 0, 0]
+                    row[slot] += 1
             if demand != self._demand:
                 self._ahead_inputs += 1
             self._demand, self._demand_at_s = demand, now
         return self._demand
+
+    def _blocks_ahead(self, trip: Trip) -> list[tuple[str, ...]]:
+        """Per stop index of the trip (up to the number of passes), the single-lane blocks of
+        its passes from there on, in order; remembered per (immutable) trip, the memory
+        cleared when large."""
+        known = self._blocks.get(id(trip))
+        if known is not None and known[0] is trip:
+            return known[1]
+        segs = [q.segment for q in trip.passes]
+        blocks = [tuple(s for s in segs[i:] if s in self.single) for i in range(len(segs) + 1)]
+        if len(self._blocks) >= 4096:
+            self._blocks.clear()
+        self._blocks[id(trip)] = (trip, blocks)
+        return blocks
 
     def _queued_for(self, seg: str, d: Direction) -> int:
         """The trucks that may use block ``seg`` before a truck of direction ``d`` leaving a
