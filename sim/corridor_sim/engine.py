@@ -173,6 +173,9 @@ class CorridorEngine:
         self.signals = BlockSignals(self.single)
         # the last entry times into each block (its recent pace, for the window estimates)
         self.block_entries: dict[str, deque[float]] = {s: deque(maxlen=20) for s in self.single}
+        # window estimates by (trip, stop, to_border), valid while _ahead_inputs is unchanged
+        self._ahead_inputs = 0  # bumped when the demand, a block's pace, fog or a cap changes
+        self._ahead_memo: dict[tuple[int, int, bool], tuple[Trip, int, float]] = {}
         self._set_platoon_caps()
         self.yard_wave_s = config.yard_wave_s
         self.blocked_segments: dict[str, int] = {}
@@ -181,6 +184,7 @@ class CorridorEngine:
         self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
         self._border_stop: dict[int, tuple[Trip, int]] = {}  # id(trip) -> (trip, index)
+        self._blocks: dict[int, tuple[Trip, list[tuple[str, ...]]]] = {}  # see _blocks_ahead
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -233,6 +237,7 @@ class CorridorEngine:
 
     def _set_platoon_caps(self) -> None:
         caps = {s: self._platoon_cap(s) for s in self.single}
+        self._ahead_inputs += 1
         self.signals.set_caps(caps)
         self.places.set_platoon_caps(caps)
 
@@ -595,7 +600,6 @@ class CorridorEngine:
         now = self.events.now_s
         if self._demand_at_s != now:
             demand: dict[str, list[int]] = {}
-            single = self.single
             for truck, state in self.planner.trucks.items():
                 if not state.trips:
                     continue
@@ -605,14 +609,29 @@ class CorridorEngine:
                     continue
                 trip = state.trips[0]
                 slot = _demand_slot(trip.direction, at_yard)
-                for q in trip.passes[state.position :]:
-                    if q.segment in single:
-                        row = demand.get(q.segment)
-                        if row is None:
-                            row = demand[q.segment] = [0, 0, 0, 0]
-                        row[slot] += 1
+                for seg in self._blocks_ahead(trip)[state.position]:
+                    row = demand.get(seg)
+                    if row is None:
+                        row = demand[seg] = [0, 0, 0, 0]
+                    row[slot] += 1
+            if demand != self._demand:
+                self._ahead_inputs += 1
             self._demand, self._demand_at_s = demand, now
         return self._demand
+
+    def _blocks_ahead(self, trip: Trip) -> list[tuple[str, ...]]:
+        """Per stop index of the trip (up to the number of passes), the single-lane blocks of
+        its passes from there on, in order; remembered per (immutable) trip, the memory
+        cleared when large."""
+        known = self._blocks.get(id(trip))
+        if known is not None and known[0] is trip:
+            return known[1]
+        segs = [q.segment for q in trip.passes]
+        blocks = [tuple(s for s in segs[i:] if s in self.single) for i in range(len(segs) + 1)]
+        if len(self._blocks) >= 4096:
+            self._blocks.clear()
+        self._blocks[id(trip)] = (trip, blocks)
+        return blocks
 
     def _queued_for(self, seg: str, d: Direction) -> int:
         """The trucks that may use block ``seg`` before a truck of direction ``d`` leaving a
@@ -627,6 +646,22 @@ class CorridorEngine:
         return row[2] + row[0] + row[1]
 
     def _ahead_s(self, trip: Trip, pos: int, to_border: bool = False) -> float:
+        """:meth:`_estimate_ahead_s`, remembered per (immutable) trip, stop and ``to_border``
+        while its inputs are unchanged: the block demand (compared at each new instant), the
+        blocks' recent entries, fog (headways) and the platoon caps. The same value as
+        computing it afresh; the memory is cleared when large."""
+        self._block_demand()  # brings _ahead_inputs up to date for this instant
+        key = (id(trip), pos, to_border)
+        known = self._ahead_memo.get(key)
+        if known is not None and known[0] is trip and known[1] == self._ahead_inputs:
+            return known[2]
+        value = self._estimate_ahead_s(trip, pos, to_border)
+        if len(self._ahead_memo) >= 4096:
+            self._ahead_memo.clear()
+        self._ahead_memo[key] = (trip, self._ahead_inputs, value)
+        return value
+
+    def _estimate_ahead_s(self, trip: Trip, pos: int, to_border: bool) -> float:
         """Seconds from stop ``pos`` to the end of the trip (or to its border point): free-flow
         driving, a minute for the gate, and at each single-lane block ahead a wait for the
         block signal: a phase (a platoon of the cap crossing, then the all-clear) for every
@@ -688,6 +723,7 @@ class CorridorEngine:
         self.signals.drop_claims(tr.truck_id)
         if seg.segment_id in self.single:
             self.block_entries[seg.segment_id].append(now)
+            self._ahead_inputs += 1
             self.signals.withdraw(seg.segment_id, tr.truck_id)
             if not claimed:  # a claim counted in the phase when it was granted
                 self.signals.count_entry(seg.segment_id, d)
@@ -907,6 +943,7 @@ class CorridorEngine:
 
     def _fog(self, on: bool) -> None:
         self.fog = on
+        self._ahead_inputs += 1
         if on:
             self._count("fog")
         self._kick()

@@ -12,6 +12,10 @@ class Direction(Enum):
     SOUTHBOUND = "SOUTHBOUND"  # CN -> VN
     NORTHBOUND = "NORTHBOUND"  # VN -> CN
 
+    # Members are singletons compared by identity: hash them by identity too (C speed; the
+    # inherited Enum hash is a Python call, and directions key the hot lookups)
+    __hash__ = object.__hash__
+
 
 class RunState(IntEnum):
     """Life cycle of a run; values equal the constants of ``corridor_interfaces/RunStatus``."""
