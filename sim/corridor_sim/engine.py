@@ -95,6 +95,9 @@ class TruckSim:
     late_reported: tuple[str, float] = ("", math.nan)  # (node, arrival) reported late
     pending: list[tuple[str, float]] = field(default_factory=list)  # (station, service s)
     wave_at_s: float = math.nan  # the departure wave it waits for at a yard
+    # (trip, until_s, calendar, estimate inputs): refused at its yard before ``until_s``
+    # because the window opens later than it could reach the border (see _closed_hold)
+    closed_hold: tuple[Trip, float, WindowCalendar, int] | None = None
 
 
 @dataclass
@@ -340,7 +343,12 @@ class CorridorEngine:
             if now < tr.wave_at_s - 1e-9:
                 self.events.at(tr.wave_at_s, self._advance, truck)
                 return
-        ok, retry_s = self._may_enter(tr, trip, pos)
+        hold = tr.closed_hold
+        if hold is not None and pos == 0 and self._still_closed_hold(hold, trip, now):
+            ok, retry_s = False, None  # what _may_enter would answer, without working it out
+        else:
+            tr.closed_hold = None
+            ok, retry_s = self._may_enter(tr, trip, pos)
         if not ok:
             self.counts["interlock_waits"] += 1
             self._late_check(tr, trip, pos)
@@ -350,6 +358,19 @@ class CorridorEngine:
                 self.waiting.add(truck)
             return
         self._depart(tr, trip, pos)
+
+    def _still_closed_hold(
+        self, hold: tuple[Trip, float, WindowCalendar, int], trip: Trip, now: float
+    ) -> bool:
+        """Would :meth:`_may_enter` still refuse a truck at its yard for a closed window, as
+        when ``hold`` was recorded? Yes while the trip, the calendar and the window estimate's
+        inputs are the same objects and versions and ``now`` is before the hold's end: then the
+        window is still closed, opens at the same time, and the estimate is the same."""
+        held_trip, until_s, calendar, inputs = hold
+        if held_trip is not trip or calendar is not self.calendar or now >= until_s:
+            return False
+        self._block_demand()  # brings _ahead_inputs up to date for this instant
+        return inputs == self._ahead_inputs
 
     def _late_check(self, tr: TruckSim, trip: Trip, pos: int) -> None:
         """Report once per stop when the truck is past its planned departure."""
@@ -451,6 +472,10 @@ class CorridorEngine:
                 if at_yard:
                     to_border_s = self._ahead_s(trip, 0, to_border=True)
                     if ahead.open_s > now + to_border_s:
+                        # the same answer until open - to_border while nothing it rests on
+                        # changes (the trip, the calendar, the estimate's inputs)
+                        until_s = ahead.open_s - to_border_s
+                        tr.closed_hold = (trip, until_s, self.calendar, self._ahead_inputs)
                         return False, None
                 span = ahead
             # The decision is taken at the yard: out only if it reaches the border before the
@@ -738,6 +763,7 @@ class CorridorEngine:
         tr.busy = True
         tr.driving_leg = pos
         tr.wave_at_s = math.nan
+        tr.closed_hold = None
         if self.cfg.record and tr.node_rows_from is not None:
             self.occupancy.append((tr.truck_id, node, "node", d.value, tr.node_rows_from, now))
         tr.node_rows_from = None
