@@ -24,7 +24,7 @@ import numpy as np
 
 from corridor_core.runs import Direction
 from corridor_sim.engine import CorridorEngine
-from corridor_sim.study import StudyConfig, build_engine
+from corridor_sim.study import StudyConfig, build_engine, study_inputs
 
 WAVES_S = (0.0, 60.0, 120.0, 240.0)  # departure-wave period at the yards; 0: no waves
 PLATOON_CAPS = (1, 3, 5, 8)
@@ -47,7 +47,8 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
                                 record=False)  # fmt: skip
         self.decision_s = decision_s
         self.action_space = gym.spaces.MultiDiscrete([len(WAVES_S), len(PLATOON_CAPS)])
-        probe = build_engine(self.base)
+        self._inputs = study_inputs(self.base)  # map and calendar, read once for all episodes
+        probe = build_engine(self.base, inputs=self._inputs)
         self._stations = sorted(probe.stations)
         size = 9 + len(self._stations)
         self.observation_space = gym.spaces.Box(0.0, 1000.0, shape=(size,), dtype=np.float32)
@@ -60,7 +61,9 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         """Start a new episode; ``seed`` fixes arrivals, service times and disruptions."""
         super().reset(seed=seed)
         episode_seed = int(self.np_random.integers(0, 2**31 - 1))
-        self.engine = build_engine(dataclasses.replace(self.base, seed=episode_seed))
+        self.engine = build_engine(
+            dataclasses.replace(self.base, seed=episode_seed), inputs=self._inputs
+        )
         self.engine.start()
         self._crossed = 0
         return self._observe(0), {}

@@ -132,21 +132,41 @@ class StudyResult:
     agreement_path: Path | None
 
 
-def build_engine(cfg: StudyConfig, scen: Scenario | None = None) -> CorridorEngine:
-    """The engine for a study, not started: scenario resolved (unless given), calendar built,
-    arrivals drawn."""
+@dataclass(frozen=True)
+class StudyInputs:
+    """What a study reads and builds before any random draw: the same for every seed, so
+    repeated studies (a gym env's episodes) can build it once."""
+
+    scenario: Scenario
+    lane_map: LaneMap
+    calendar: WindowCalendar
+
+
+def study_inputs(cfg: StudyConfig, scen: Scenario | None = None) -> StudyInputs:
+    """Resolve the scenario (unless given), load and adjust the map, build the calendar."""
     scen = scen or load_scenario(cfg.scenario)
     lane_map = scale_services(load_map(scen.map_path), cfg.service_scale)
     lane_map = what_if_map(lane_map, cfg.dual_segments, cfg.holding_slots)
-    epoch = scen.measure_from
-    start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
     if scen.agreement_path is not None:
         agreement = load_agreement(scen.agreement_path)
         days = 2 + math.ceil(cfg.hours / 24)
-        cal = WindowCalendar.from_agreement(agreement, epoch - dt.timedelta(days=1), 86400 * days)
-        calendar = _shift(cal, 86400.0)
+        start = scen.measure_from - dt.timedelta(days=1)
+        calendar = _shift(WindowCalendar.from_agreement(agreement, start, 86400 * days), 86400.0)
     else:
         calendar = WindowCalendar.always_open()
+    return StudyInputs(scen, lane_map, calendar)
+
+
+def build_engine(
+    cfg: StudyConfig, scen: Scenario | None = None, inputs: StudyInputs | None = None
+) -> CorridorEngine:
+    """The engine for a study, not started: ``inputs`` (built from ``cfg`` and ``scen`` unless
+    given; they must come from a config that differs from ``cfg`` in the seed alone), and
+    the arrivals drawn."""
+    inputs = inputs or study_inputs(cfg, scen)
+    scen, lane_map, calendar = inputs.scenario, inputs.lane_map, inputs.calendar
+    epoch = scen.measure_from
+    start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
     work = arrivals(preset(cfg.preset, cfg.rate_per_h), start_s, end_s, epoch, scen.time_zone, rng)
     return CorridorEngine(

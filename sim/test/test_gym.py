@@ -43,3 +43,22 @@ def test_vector_env_and_heuristic_policy() -> None:
         total += rewards
     envs.close()
     assert obs.shape[0] == 2 and total.sum() > 0
+
+
+def test_an_episode_does_not_depend_on_the_episodes_before_it() -> None:
+    """The env reads the map and builds the calendar once; what an episode changes (a shortened
+    window, the platoon cap) must not leak into the next one."""
+
+    def episode(env: gymnasium.Env, seed: int) -> list[tuple[bytes, float]]:
+        env.reset(seed=seed)
+        out = []
+        for k in range(40):
+            obs, reward, *_ = env.step(np.array([k % 4, (k // 4) % 4]))
+            out.append((obs.tobytes(), reward))
+        return out
+
+    kwargs = {"hours": 2.0, "decision_s": 60.0}
+    used = gymnasium.make(ENV, **kwargs)
+    episode(used, 3)
+    episode(used, 4)
+    assert episode(used, 5) == episode(gymnasium.make(ENV, **kwargs), 5)
