@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -54,6 +56,7 @@ from corridor_sim.workload import Arrival
 DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
 LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
 QUEUE_SAMPLE_S = 60.0
+V = TypeVar("V")
 INSPECT = "inspect:"  # a pending step that sends the set-down container to an inspection
 
 
@@ -98,6 +101,27 @@ class TruckSim:
     # (trip, until_s, calendar, estimate inputs): refused at its yard before ``until_s``
     # because the window opens later than it could reach the border (see _closed_hold)
     closed_hold: tuple[Trip, float, WindowCalendar, int] | None = None
+
+
+class ByTrip(Generic[V]):
+    """Values worked out once per trip object (trips are immutable, so a value stays right as
+    long as its trip lives); a trip is known by identity, and the memory is cleared when it
+    holds ``limit`` trips."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._known: dict[int, tuple[Trip, V]] = {}
+
+    def get(self, trip: Trip, make: Callable[[Trip], V]) -> V:
+        """The value for ``trip``: remembered, or ``make(trip)`` (then remembered)."""
+        known = self._known.get(id(trip))
+        if known is not None and known[0] is trip:
+            return known[1]
+        value = make(trip)
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        self._known[id(trip)] = (trip, value)
+        return value
 
 
 @dataclass
@@ -186,8 +210,8 @@ class CorridorEngine:
         self._headways: dict[tuple[str, bool], float] = {}
         self._demand: dict[str, list[int]] = {}
         self._demand_at_s = math.nan
-        self._border_stop: dict[int, tuple[Trip, int]] = {}  # id(trip) -> (trip, index)
-        self._blocks: dict[int, tuple[Trip, list[tuple[str, ...]]]] = {}  # see _blocks_ahead
+        self._border_stop: ByTrip[int] = ByTrip()  # see _border_index
+        self._blocks: ByTrip[list[tuple[str, ...]]] = ByTrip()  # see _blocks_ahead
         self.token_withheld = False
         # records
         self.occupancy: list[tuple[str, str, str, str, float, float]] = []
@@ -526,17 +550,12 @@ class CorridorEngine:
         return True, None
 
     def _border_index(self, trip: Trip) -> int:
-        """Index of the trip's first stop at a border point (the number of stops if none);
-        remembered per trip object (trips are immutable), the memory cleared when large."""
-        known = self._border_stop.get(id(trip))
-        if known is not None and known[0] is trip:
-            return known[1]
+        """Index of the trip's first stop at a border point (the number of stops if none)."""
+        return self._border_stop.get(trip, self._find_border_index)
+
+    def _find_border_index(self, trip: Trip) -> int:
         stops = trip.stops
-        index = next((i for i, s in enumerate(stops) if s.node_id in self.border), len(stops))
-        if len(self._border_stop) >= 4096:
-            self._border_stop.clear()
-        self._border_stop[id(trip)] = (trip, index)
-        return index
+        return next((i for i, s in enumerate(stops) if s.node_id in self.border), len(stops))
 
     def _passes_through(self, truck: str, trip: Trip, i: int) -> bool:
         """Does the truck roll through stop ``i`` without standing? Not the last stop, no
@@ -646,17 +665,12 @@ class CorridorEngine:
 
     def _blocks_ahead(self, trip: Trip) -> list[tuple[str, ...]]:
         """Per stop index of the trip (up to the number of passes), the single-lane blocks of
-        its passes from there on, in order; remembered per (immutable) trip, the memory
-        cleared when large."""
-        known = self._blocks.get(id(trip))
-        if known is not None and known[0] is trip:
-            return known[1]
+        its passes from there on, in order."""
+        return self._blocks.get(trip, self._find_blocks_ahead)
+
+    def _find_blocks_ahead(self, trip: Trip) -> list[tuple[str, ...]]:
         segs = [q.segment for q in trip.passes]
-        blocks = [tuple(s for s in segs[i:] if s in self.single) for i in range(len(segs) + 1)]
-        if len(self._blocks) >= 4096:
-            self._blocks.clear()
-        self._blocks[id(trip)] = (trip, blocks)
-        return blocks
+        return [tuple(s for s in segs[i:] if s in self.single) for i in range(len(segs) + 1)]
 
     def _queued_for(self, seg: str, d: Direction) -> int:
         """The trucks that may use block ``seg`` before a truck of direction ``d`` leaving a
