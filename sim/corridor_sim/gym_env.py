@@ -48,8 +48,7 @@ class CorridorEnv(gym.Env[np.ndarray, np.ndarray]):
         self.decision_s = decision_s
         self.action_space = gym.spaces.MultiDiscrete([len(WAVES_S), len(PLATOON_CAPS)])
         self._inputs = study_inputs(self.base)  # map and calendar, read once for all episodes
-        probe = build_engine(self.base, inputs=self._inputs)
-        self._stations = sorted(probe.stations)
+        self._stations = sorted(st.station_id for st in self._inputs.lane_map.stations)
         size = 9 + len(self._stations)
         self.observation_space = gym.spaces.Box(0.0, 1000.0, shape=(size,), dtype=np.float32)
         self.engine: CorridorEngine | None = None

@@ -18,6 +18,7 @@ import dataclasses
 import statistics
 from dataclasses import dataclass
 
+from corridor_core.lane_map import StationKind
 from corridor_sim.disruptions import DEFAULT
 from corridor_sim.study import StudyConfig, run_study
 
@@ -47,9 +48,12 @@ VARIANTS = {
 
 
 def one(cfg: StudyConfig) -> tuple[float, float, float]:
-    """(loaded trips per hour, share of the bound, CN yard utilisation) of one study."""
-    m = run_study(cfg).metrics
-    cranes = max(s["utilisation"] for k, s in m["stations"].items() if "YARD" in k)
+    """(loaded trips per hour, share of the bound, busiest yard's crane utilisation)."""
+    result = run_study(cfg)
+    m = result.metrics
+    yards = [s.station_id for s in result.engine.lane_map.stations
+             if s.kind is StationKind.YARD_HANDLING]  # fmt: skip
+    cranes = max((m["stations"][y]["utilisation"] for y in yards), default=0.0)
     return m["throughput_per_h"]["total"], m["share_of_bound"], cranes
 
 
