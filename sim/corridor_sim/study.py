@@ -24,8 +24,7 @@ from corridor_core.distributions import Distribution
 from corridor_core.errors import ConfigError
 from corridor_core.lane_map import LaneMap, LaneMode
 from corridor_core.map_io import load_map, save_map
-from corridor_core.planning.windows import WindowCalendar
-from corridor_core.runs import Direction
+from corridor_core.planning.windows import WindowCalendar, agreement_calendar
 from corridor_sim.disruptions import DEFAULT, DisruptionParams
 from corridor_sim.engine import CorridorEngine, EngineConfig
 from corridor_sim.scenario import Scenario, load_scenario
@@ -149,9 +148,8 @@ def study_inputs(cfg: StudyConfig, scen: Scenario | None = None) -> StudyInputs:
     lane_map = what_if_map(lane_map, cfg.dual_segments, cfg.holding_slots)
     if scen.agreement_path is not None:
         agreement = load_agreement(scen.agreement_path)
-        days = 2 + math.ceil(cfg.hours / 24)
-        start = scen.measure_from - dt.timedelta(days=1)
-        calendar = _shift(WindowCalendar.from_agreement(agreement, start, 86400 * days), 86400.0)
+        days = 1 + math.ceil(cfg.hours / 24)
+        calendar = agreement_calendar(agreement, scen.measure_from, 0.0, 86400.0 * days)
     else:
         calendar = WindowCalendar.always_open()
     return StudyInputs(scen, lane_map, calendar)
@@ -200,22 +198,6 @@ def run_study(cfg: StudyConfig, progress: Callable[[float], None] | None = None)
     metrics["sim_wall_s"] = round(wall, 3)
     metrics["events"] = engine.events.processed
     return StudyResult(engine, metrics, scen.measure_from, scen.map_path, scen.agreement_path)
-
-
-def _shift(cal: WindowCalendar, by_s: float) -> WindowCalendar:
-    """The calendar with its times moved ``by_s`` earlier (built from a day before)."""
-    out = {}
-    for d in Direction:
-        out[d] = tuple(
-            dataclasses.replace(
-                s,
-                open_s=s.open_s - by_s,
-                last_entry_s=s.last_entry_s - by_s,
-                close_s=s.close_s - by_s,
-            )
-            for s in cal.intervals[d]
-        )
-    return WindowCalendar(out)
 
 
 def write_run(result: StudyResult, cfg: StudyConfig, out: Path) -> None:

@@ -9,8 +9,11 @@ piece by piece, one release point at a time, only when all of these hold:
   ``release_lead_s``);
 * past the checkpoint gate of a loaded trip: customs has cleared the run (no clearance, no
   crossing; the gate also carries a ``waitForTrigger`` that a ``trigger`` ends on clearance);
-* a piece with the border point in it: the agreement's window is open to the trip's direction
-  and its last entry has not passed;
+* before the border point (:func:`~corridor_core.planning.windows.window_blocker`): the truck
+  reaches km 0 by the last entry of the window it would cross in (a piece into km 0 needs the
+  window open now) and, leaving its yard, its destination by the close, on estimates from the
+  plan (never below driving at the planner's pace), with an allowance for the checkpoint's
+  decision while a loaded run is not cleared yet;
 * interlock: no other truck holds a released, not yet driven piece of a single-lane segment of
   the new piece in the opposite direction, and the piece's end has a free standing slot.
 
@@ -46,7 +49,7 @@ from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
 from corridor_core.order_feed import OPEN_ACTION_STATES, TRIGGER, OrderFeed, instant_action
 from corridor_core.planning.planner import Planner
 from corridor_core.planning.router import CORRIDOR, Controller, TimedStop, standing_slots
-from corridor_core.planning.windows import WindowCalendar
+from corridor_core.planning.windows import WindowCalendar, window_blocker
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import StateReport
 
@@ -93,6 +96,9 @@ class LinkSettings:
         silent_after_s: an online truck with no state this long leaves the plan.
         late_tolerance_s: a truck this late (arrival, or waiting for a release) is re-planned.
         trigger_retry_s: a trigger whose waitForTrigger still runs this long is sent again.
+        clearance_allowance_s: a loaded truck not yet cleared leaves its yard toward the border
+            only if it would reach km 0 by the last entry with this much time to spare for
+            the checkpoint's decision at its gate.
     """
 
     resend_after_s: float = 30.0
@@ -101,6 +107,7 @@ class LinkSettings:
     silent_after_s: float = 60.0
     late_tolerance_s: float = 10.0
     trigger_retry_s: float = 30.0
+    clearance_allowance_s: float = 120.0
 
 
 @dataclass
@@ -345,6 +352,28 @@ class FleetController:
             commands += self._resend_or_handle(serial, now_s)
         self.planner.tick(now_s)
         return commands + self._sync(now_s)
+
+    def set_calendar(self, calendar: WindowCalendar, now_s: float) -> list[FleetCommand]:
+        """The agreement's windows changed (a new agreement, or its calendar extended): plan
+        on ``calendar`` from ``now_s`` without a restart.
+
+        Released bases stay as they are; every further piece is checked against the new
+        calendar. An open run whose crossing no longer fits the window in force keeps its state
+        and is published again with the reason ``waits for the next window (opens in H h)``
+        (``no ... window left in the agreement's calendar`` when none comes; prefixed with
+        ``on the lane before km 0;`` when its truck has left the yard already); a run that
+        fits again loses that reason.
+        """
+        self.calendar = calendar
+        self.planner.set_calendar(calendar, now_s)
+        commands = self._sync(now_s)
+        for entry in sorted(self._runs.values(), key=lambda e: e.run.run_id):
+            if entry.view.state.final:
+                continue
+            reason = self._window_reason(entry, now_s)
+            if reason != entry.view.reason:
+                commands.append(self._set(entry, entry.view.state, reason=reason))
+        return commands
 
     # --- internals: plan membership --------------------------------------------------------
     def _bring_in(self, serial: str, node: str, now_s: float) -> list[FleetCommand]:
@@ -625,10 +654,9 @@ class FleetController:
         ):
             return "no clearance yet"
         piece = [s.node_id for s in stops[start : end + 1]]
-        if any(n in self._border for n in piece[1:]):
-            window = self.calendar.interval_at(trip.direction, now_s)
-            if window is None or now_s > window.last_entry_s:
-                return "window closed"
+        window = self._window_blocker(serial, stops, start, end, now_s)
+        if window:
+            return window
         mine = self._piece_segments(piece)
         for other, truck in sorted(self._trucks.items()):
             closed = mine & set(truck.blocked) & self._single
@@ -647,6 +675,73 @@ class FleetController:
             if len(ends) >= slots or (slots > 1 and same >= slots - 1):
                 return f"no free slot at {end_node}"
         return ""
+
+    def _window_blocker(
+        self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float
+    ) -> str:
+        """The agreement's rule (:func:`window_blocker`) for stops ``start..end`` of a trip that
+        has not reached the border yet: on every piece before km 0 the truck must reach km 0
+        by the last entry; leaving its yard, also its destination by the close (with the
+        clearance allowance while customs has not decided). Past km 0 it goes on."""
+        nodes = [s.node_id for s in stops]
+        border = next((i for i, n in enumerate(nodes) if n in self._border), None)
+        if border is None or start >= border:
+            return ""
+        direction = self.planner.trucks[serial].trips[0].direction
+        to_border = self._ahead_s(stops, start, border, direction)
+        to_exit = None
+        if start == 0 and self.lane_map.node(nodes[0]).kind is NodeKind.YARD:
+            to_exit = self._ahead_s(stops, start, len(stops) - 1, direction)
+        feed = self._trucks[serial].feed
+        waits = feed.wait_index is not None and start < feed.wait_index
+        if waits and not self._cleared(feed.run_id):
+            to_border += self.settings.clearance_allowance_s
+            to_exit = None if to_exit is None else to_exit + self.settings.clearance_allowance_s
+        return window_blocker(
+            self.calendar, direction, now_s, to_border, to_exit, enters_border=border <= end
+        )
+
+    def _ahead_s(
+        self, stops: tuple[TimedStop, ...], start: int, end: int, direction: Direction
+    ) -> float:
+        """Estimated seconds from leaving stop ``start`` to reaching stop ``end``: as planned
+        (with the planned waits), never less than driving at the planner's pace plus the mean
+        service at the stations on the way."""
+        planned = stops[end].arrive_s - stops[start].depart_s
+        drive = 0.0
+        for i in range(start, end):
+            a, b = stops[i].node_id, stops[i + 1].node_id
+            drive += sum(self.planner.router.traversal_s(leg) for leg in self.planner.route(a, b))
+            if i > start:
+                drive += sum(s for _, s, _ in self.planner.router.dwell_stations(a, direction))
+        return max(planned, drive)
+
+    def _window_reason(self, entry: _Run, now_s: float) -> str:
+        """Why an open run will not cross in the first window it could still use (the one open
+        now, or the next): "" when it will, when no truck is planned for it yet, or when it is
+        past km 0 already."""
+        direction = entry.run.direction
+        rec = self.planner.runs.get(entry.run.run_id)
+        state = self.planner.trucks.get(rec.truck) if rec and rec.truck else None
+        trip = (
+            next((t for t in state.trips if t.run_id == entry.run.run_id), None) if state else None
+        )
+        if trip is not None and trip.border_s is not None and trip.border_s <= now_s:
+            return ""
+        where = "on the lane before km 0; " if entry.loaded else ""
+        first = self.calendar.next_open(direction, now_s)  # the window it could still use
+        if first is None:
+            return f"{where}no {direction.value} window left in the agreement's calendar"
+        crossing_s = trip.border_s if trip is not None else None
+        if crossing_s is None or crossing_s <= first.last_entry_s:
+            return ""
+        ahead = self.calendar.interval_at(direction, crossing_s) or self.calendar.next_open(
+            direction, first.close_s
+        )
+        if ahead is None:
+            return f"{where}no {direction.value} window left in the agreement's calendar"
+        opens_h = max(0.0, ahead.open_s - now_s) / 3600.0
+        return f"{where}waits for the next window (opens in {opens_h:.1f} h)"
 
     def _piece_segments(self, nodes: list[str]) -> set[str]:
         out = set()
@@ -682,6 +777,8 @@ class FleetController:
         return ends
 
     def _set(self, entry: _Run, new: RunState, **changes: Any) -> RunChanged:
+        if new is not entry.view.state:
+            changes.setdefault("reason", "")  # a reason belongs to the state it was given in
         entry.view = replace(entry.view, state=new, **changes)
         return RunChanged(entry.view)
 

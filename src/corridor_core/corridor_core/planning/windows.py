@@ -1,7 +1,9 @@
 """Agreement windows on the planner's clock: seconds since a corridor epoch.
 
 The planner works in float seconds since ``epoch`` (an aware datetime). Windows are computed
-once per horizon from the agreement, so the hot path never touches time zones.
+once per horizon from the agreement (:func:`agreement_calendar`, the one builder the simulator
+and the vehicle bridge share), so the hot path never touches time zones. :func:`window_blocker`
+is the departure rule toward the border that the fleet controller applies to every release.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 
 from corridor_core.agreement import Agreement
 from corridor_core.runs import Direction
+
+DAY_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ class WindowCalendar:
                 return span
         return None
 
+    def shifted(self, by_s: float) -> WindowCalendar:
+        """A copy with every time moved ``by_s`` later (earlier when negative)."""
+        return WindowCalendar(
+            {
+                d: tuple(
+                    OpenInterval(s.open_s + by_s, s.last_entry_s + by_s, s.close_s + by_s)
+                    for s in spans
+                )
+                for d, spans in self.intervals.items()
+            }
+        )
+
     def shortened(
         self, direction: Direction, at_s: float, new_close_s: float, margin_s: float
     ) -> WindowCalendar:
@@ -101,3 +117,72 @@ class WindowCalendar:
             else:
                 spans.append(span)
         return WindowCalendar({**self.intervals, direction: tuple(spans)})
+
+
+def agreement_calendar(
+    agreement: Agreement,
+    epoch: dt.datetime,
+    since_s: float,
+    until_s: float,
+    lookback_s: float = DAY_S,
+) -> WindowCalendar:
+    """The agreement's open intervals on the clock whose 0 is ``epoch``, over [since_s, until_s).
+
+    Sampled from ``lookback_s`` before ``since_s``, so an interval already open at ``since_s``
+    keeps its true opening, last entry and close. The simulator's studies and the vehicle
+    bridge both build their calendars here.
+
+    Args:
+        agreement: the loaded agreement.
+        epoch: aware instant of clock 0; should fall on a whole minute.
+        since_s: first second of the clock the calendar must cover.
+        until_s: end of the horizon, seconds of the same clock.
+        lookback_s: how far before ``since_s`` sampling starts (a day: no window is longer).
+    """
+    start_s = since_s - lookback_s
+    base = epoch + dt.timedelta(seconds=start_s)
+    return WindowCalendar.from_agreement(agreement, base, until_s - start_s).shifted(start_s)
+
+
+def window_blocker(
+    calendar: WindowCalendar,
+    direction: Direction,
+    now_s: float,
+    to_border_s: float,
+    to_exit_s: float | None = None,
+    enters_border: bool = False,
+) -> str:
+    """Why a truck that has not crossed the border yet may not go on toward it now ("" if it
+    may): the agreement's rule at every release before the border.
+
+    It may go when the interval in which it would reach the border (the one open now, or the
+    next one if that opens by the time it gets there) lets it reach the border no later than
+    the interval's last entry and, when ``to_exit_s`` is given (the decision at its yard),
+    leave the lane by the close. A piece that takes it to the border itself
+    (``enters_border``) needs the window open now.
+
+    Args:
+        calendar: the windows in force.
+        direction: the truck's direction.
+        now_s: the controller's clock.
+        to_border_s: estimated seconds from where it stands to the border point.
+        to_exit_s: estimated seconds to the end of its trip (off the lane); None: not checked.
+        enters_border: the piece to release ends at or passes the border point.
+    """
+    at_border_s = now_s + to_border_s
+    span = calendar.interval_at(direction, now_s)
+    if span is None:
+        if enters_border:
+            return "window closed"
+        span = calendar.next_open(direction, now_s)
+        if span is None:
+            return "window closed: no later window in the calendar"
+        if span.open_s > at_border_s:
+            return "window closed"
+    if at_border_s > span.last_entry_s:
+        late_s = at_border_s - span.last_entry_s
+        return f"window: would reach km 0 {late_s:.0f} s after the last entry"
+    if to_exit_s is not None and now_s + to_exit_s > span.close_s:
+        late_s = now_s + to_exit_s - span.close_s
+        return f"window: would leave the lane {late_s:.0f} s after the close"
+    return ""
