@@ -5,14 +5,17 @@ session: ``clean_start=False`` and a session expiry, subscriptions QoS 1, so ord
 is away reach it when it comes back), sets its last will to ``CONNECTIONBROKEN``, publishes
 ``ONLINE`` and a retained ``factsheet``, and reports ``state`` on every event and at least once a
 second. Orders are executed by :class:`corridor_sim.truck_logic.TruckLogic`; simulated time runs
-``time_scale`` times faster than the wall clock.
+``time_scale`` times faster than the wall clock, from ``clock_origin_s`` (Unix time; default:
+when the truck is created): the harness passes the origin of its ``/clock``, so the trucks and
+the controller count the same simulated seconds.
 
 paho's callbacks only enqueue what arrives; one fleet loop (:func:`run_fleet`) drains the
 queues, runs the logic and publishes, so the logic is never touched by two threads.
 
 Run: ``corridor-truck-emulator --port P --map M --fleet config/fleet.yaml --credentials FILE
---time-scale 50 [--only T01] [--fault T01:slow:0.5@120 ...]`` where FILE holds one
-``serial:password`` per line. Fault kinds: see :class:`corridor_sim.truck_logic.FaultKind`.
+--time-scale 50 [--clock-origin UNIX_S] [--only T01] [--fault T01:slow:0.5@120 ...]`` where
+FILE holds one ``serial:password`` per line. Fault kinds: see
+:class:`corridor_sim.truck_logic.FaultKind`.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class EmulatedTruck:
         stamper: header stamper for this truck's messages.
         keepalive_s: MQTT keepalive, seconds (the broker drops a silent truck after 1.5x).
         session_expiry_s: how long the broker keeps the session while the truck is away.
+        clock_origin_s: Unix time of simulated second 0 (None: now).
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class EmulatedTruck:
         stamper: HeaderStamper,
         keepalive_s: int = 2,
         session_expiry_s: int = 3600,
+        clock_origin_s: float | None = None,
     ) -> None:
         self.truck = truck
         self.manufacturer = manufacturer
@@ -94,7 +99,9 @@ class EmulatedTruck:
             vehicle.max_speed_kph / 3.6,
         )
         self.factsheet = factsheet_body(vehicle)
-        self.wall_origin_s = time.monotonic()
+        # simulated second 0 on this process's monotonic clock
+        since_origin_s = 0.0 if clock_origin_s is None else time.time() - clock_origin_s
+        self.wall_origin_s = time.monotonic() - since_origin_s
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.away = False  # after a DISCONNECT fault, until RECONNECT
         self._scheduled: list[tuple[float, Fault]] = []
@@ -209,7 +216,7 @@ class EmulatedTruck:
         self._scheduled.sort(key=lambda item: item[0])
 
     def sim_time(self, now_wall_s: float) -> float:
-        """Simulated seconds since this truck was created, at monotonic wall time ``now_wall_s``."""
+        """Simulated seconds since the clock's origin, at monotonic wall time ``now_wall_s``."""
         return (now_wall_s - self.wall_origin_s) * self.time_scale
 
     def _apply_fault(self, fault: Fault) -> None:
@@ -397,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-scale", type=float, default=50.0, help="simulated seconds per wall-clock second"
     )
+    parser.add_argument(
+        "--clock-origin",
+        type=float,
+        default=None,
+        help="Unix time of simulated second 0 (default: start-up), the harness's /clock origin",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="serials to emulate (default all)")
     parser.add_argument(
         "--fault",
@@ -421,7 +434,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"truck {serial!r} is not in {args.fleet}")
     trucks = [
         EmulatedTruck(
-            t, fleet.manufacturer, lane_map, args.time_scale, HeaderStamper(fleet.manufacturer)
+            t,
+            fleet.manufacturer,
+            lane_map,
+            args.time_scale,
+            HeaderStamper(fleet.manufacturer),
+            clock_origin_s=args.clock_origin,
         )
         for t in fleet.trucks
         if args.only is None or t.serial in args.only

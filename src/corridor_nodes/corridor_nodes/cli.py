@@ -5,13 +5,16 @@
                    with the planner, emulated fleet), run the reference scenario's workload for
                    ``--minutes`` simulated minutes at an accelerated clock, print the timeline
                    and throughput, shut down. ``--record DIR`` writes every MQTT message to
-                   ``DIR/mqtt.jsonl``. ``--skeleton`` runs the four-run walking skeleton instead
+                   ``DIR/mqtt.jsonl``. ``--agreement NAME`` and ``--start ISO`` set the windows
+                   the vehicle bridge obeys and the instant the stack's clock starts at.
+                   ``--skeleton`` runs the four-run walking skeleton instead
                    (``--keep-running`` leaves the stack up for exploration until Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -21,9 +24,40 @@ from pathlib import Path
 from corridor_nodes import cli_capacity
 from corridor_nodes.ros_env import reexec_with_ros_env, repo_root
 
+REFERENCE_SCENARIO = "tan-thanh-puzhai-2027"  # the simulator's reference: its agreement, day
+
 
 def _default(path: str) -> Path:
     return repo_root() / path
+
+
+def agreement_arg(name: str) -> Path | None:
+    """``--agreement``: a name in config/agreements, a YAML path, or ``none`` (always open)."""
+    if name.lower() == "none":
+        return None
+    as_path = Path(name)
+    if as_path.suffix in (".yaml", ".yml"):
+        return as_path.resolve()
+    return _default(f"config/agreements/{name}.yaml")
+
+
+def start_arg(text: str) -> dt.datetime:
+    """``--start``: an ISO 8601 date-time with its UTC offset."""
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no ISO 8601 date-time (e.g. 2027-03-02T06:00:00+07:00)"
+        ) from exc
+    if at.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. +07:00")
+    return at
+
+
+def _reference_start() -> dt.datetime:
+    from corridor_sim.scenario import load_scenario
+
+    return load_scenario(REFERENCE_SCENARIO).measure_from
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated seconds per wall-clock second (default: %(default)s)",
     )
     run.add_argument(
+        "--agreement",
+        default="two-way-2027",
+        metavar="NAME",
+        help="agreement the vehicle bridge obeys: a name in config/agreements, a YAML path, or "
+        "none (always open) (default: %(default)s, the reference scenario's)",
+    )
+    run.add_argument(
+        "--start",
+        type=start_arg,
+        default=None,
+        metavar="ISO",
+        help="instant the stack's clock starts at (clock 0), ISO 8601 with offset (default: the "
+        f"reference scenario's start, {REFERENCE_SCENARIO}: 2027-03-02T06:00:00+07:00)",
+    )
+    run.add_argument(
         "--run-dir",
         type=Path,
         default=None,
@@ -105,6 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import rclpy
 
     from corridor_core.errors import CorridorError
+    from corridor_nodes.agreement_watch import load
     from corridor_nodes.scenario import ScenarioDriver, Timeline, skeleton_runs
     from corridor_nodes.stack import Stack
 
@@ -112,7 +162,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     fleet = args.fleet or _default(
         "config/fleet.yaml" if args.skeleton else "config/fleet-reference.yaml"
     )
+    agreement_path = agreement_arg(args.agreement)
     try:
+        agreement = load(str(agreement_path)) if agreement_path else None
+        start = args.start or _reference_start()
         stack = Stack(
             args.map,
             fleet,
@@ -120,6 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.time_scale,
             controller_node="dispatcher" if args.skeleton else "vehicle_bridge",
             truck_args=[a for spec in args.fault for a in ("--fault", spec)],
+            agreement_path=agreement_path,
+            start_time=start,
         )
     except CorridorError as exc:
         print(f"corridor run: {exc}", file=sys.stderr)
@@ -128,6 +183,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"corridor run: map {stack.lane_map.name}, {len(stack.fleet.trucks)} trucks, "
         f"time x{args.time_scale:g}; logs in {run_dir}"
     )
+    if not args.skeleton:
+        windows = f"agreement {agreement.name}" if agreement else "NO agreement: always open"
+        print(f"  clock 0 = {start.isoformat()}, {windows}")
     stack.start()
     assert stack.broker is not None and stack.supervisor is not None
     os.environ["ROS_DOMAIN_ID"] = str(stack.domain_id)

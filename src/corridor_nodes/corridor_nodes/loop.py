@@ -73,7 +73,7 @@ class LoopDriver(ScenarioDriver):
         super().__init__(stack, [], timeline)
         self.schedule = schedule
         self._next = 0
-        self._t0 = time.monotonic()
+        self.ready_s = 0.0  # stack clock (s) at which the workload's time 0 falls
         self.completed_s: dict[str, float] = {}
         self.plan_events: Counter[str] = Counter()
         self._shown: set[str] = set()
@@ -92,13 +92,18 @@ class LoopDriver(ScenarioDriver):
         return ""
 
     def restart_clock(self) -> None:
-        """Count scenario time (and the timeline's wall clock) from now, once the stack is up."""
-        self._t0 = time.monotonic()
-        self.timeline.t0 = self._t0
+        """Start the workload now, once the stack is up. The timeline shows the stack's clock
+        (the controller's and the trucks'), which started with the stack."""
+        clock = self.stack.clock
+        assert clock is not None, "the stack is not started"
+        self.ready_s = clock.sim_s()
+        self.timeline.t0 = time.monotonic() - (time.time() - clock.origin_wall_s)
 
     def sim_s(self) -> float:
-        """Seconds on the scenario's (accelerated) clock since the driver started."""
-        return (time.monotonic() - self._t0) * self.timeline.time_scale
+        """Seconds of the workload's time: the stack's clock since :meth:`restart_clock`."""
+        clock = self.stack.clock
+        assert clock is not None, "the stack is not started"
+        return clock.sim_s() - self.ready_s
 
     def _on_status(self, msg: RunStatus) -> None:
         old = self.status.get(msg.run_id)

@@ -3,13 +3,20 @@
 mosquitto (passwords + ACL), the emulated checkpoint (OPC UA server), the checkpoint bridge
 node, the dispatcher node and the emulated trucks. Secrets are generated per run and passed by
 file (mode 0600), never on command lines.
+
+One accelerated clock (:class:`corridor_nodes.sim_clock.SimClock`): its origin is taken when the
+stack starts; a ``clock`` process publishes it on ``/clock`` (the nodes run with
+``use_sim_time``, the vehicle bridge's clock 0 is ``start_time``) and the trucks get the same
+origin and rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +30,7 @@ from corridor_core.map_io import load_map
 from corridor_links import checkpoint_schema as cs
 from corridor_links.mosquitto import CONTROLLER_USER, Mosquitto, free_port
 from corridor_nodes.ros_env import allocate_domain_id, ros_env
+from corridor_nodes.sim_clock import SimClock
 from corridor_nodes.supervisor import Supervisor
 
 OPCUA_USER = "corridor-bridge"
@@ -36,7 +44,9 @@ class Stack:
         map_path: lane map YAML.
         fleet_path: fleet YAML.
         run_dir: folder for configs, secrets and logs of this run.
-        time_scale: simulated seconds per wall-clock second for the emulated trucks.
+        time_scale: simulated seconds per wall-clock second (``/clock`` and the trucks).
+        agreement_path: agreement YAML for the vehicle bridge (None: always open).
+        start_time: aware instant of simulated second 0 (None: the whole minute at start).
     """
 
     map_path: Path
@@ -45,6 +55,9 @@ class Stack:
     time_scale: float = 50.0
     controller_node: str = "dispatcher"  # or "vehicle_bridge": the planner in the loop
     truck_args: list[str] = field(default_factory=list)  # extra emulator flags (faults)
+    agreement_path: Path | None = None
+    start_time: dt.datetime | None = None
+    clock: SimClock | None = None  # set by start()
     lane_map: LaneMap = field(init=False)
     fleet: Fleet = field(init=False)
     domain_id: int = 0
@@ -86,9 +99,21 @@ class Stack:
         path.write_text(yaml.safe_dump({node: {"ros__parameters": values}}))
         return path
 
+    def truck_clock_args(self) -> list[str]:
+        """Emulator flags that put a truck process on the stack's clock."""
+        assert self.clock is not None, "start() first"
+        return [
+            "--time-scale",
+            str(self.time_scale),
+            "--clock-origin",
+            repr(self.clock.origin_wall_s),
+        ]
+
     def start(self) -> None:
         """Start every process; returns once the broker listens (others connect on their own)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        start = self.start_time or dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        self.clock = SimClock(start, time.time(), self.time_scale)
         self.domain_id, self._domain_lock = allocate_domain_id()
         serials = [t.serial for t in self.fleet.trucks]
         self.broker = Mosquitto(self.run_dir, self.fleet.manufacturer, serials)
@@ -104,6 +129,20 @@ class Stack:
 
         self.supervisor = Supervisor(self.run_dir / "logs", ros_env(domain_id=self.domain_id))
         py = sys.executable
+        self.supervisor.start(
+            "clock",
+            [
+                py,
+                "-m",
+                "corridor_nodes.sim_clock",
+                "--start",
+                self.clock.start.isoformat(),
+                "--origin",
+                repr(self.clock.origin_wall_s),
+                "--time-scale",
+                str(self.time_scale),
+            ],
+        )
         self.supervisor.start(
             "checkpoint",
             [
@@ -122,6 +161,7 @@ class Stack:
                 "opcua_url": self.opcua_url,
                 "opcua_user": OPCUA_USER,
                 "opcua_password_file": str(opcua_pw),
+                "use_sim_time": True,
             },
         )
         self.supervisor.start(
@@ -173,15 +213,15 @@ class Stack:
                 str(self.fleet_path),
                 "--credentials",
                 str(trucks_pw),
-                "--time-scale",
-                str(self.time_scale),
+                *self.truck_clock_args(),
                 *self.truck_args,
             ],
         )
 
     def _start_vehicle_bridge(self, controller_pw: Path) -> None:
-        """The vehicle bridge with the planner; link timings scale with the clock."""
-        assert self.broker is not None and self.supervisor is not None
+        """The vehicle bridge with the planner on the stack's clock; link timings scale with
+        it."""
+        assert self.broker is not None and self.supervisor is not None and self.clock is not None
         wall = self.time_scale  # controller-clock seconds per wall-clock second
         params = self._params(
             "corridor_vehicle_bridge",
@@ -191,7 +231,11 @@ class Stack:
                 "mqtt_port": self.broker.port,
                 "mqtt_user": CONTROLLER_USER,
                 "mqtt_password_file": str(controller_pw),
+                "use_sim_time": True,
                 "time_scale": float(self.time_scale),
+                "start_time": self.clock.start.isoformat(),
+                "agreement_path": str(self.agreement_path) if self.agreement_path else "",
+                "clearance_allowance_s": 2.0 * wall,
                 "resend_after_s": 2.0 * wall,
                 "release_lead_s": 0.1 * wall,
                 "silent_after_s": 5.0 * wall,
