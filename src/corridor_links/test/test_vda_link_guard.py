@@ -130,3 +130,15 @@ def test_hostile_states_become_problems_and_the_link_keeps_hearing(broker: Mosqu
     finally:
         truck.loop_stop()
         link.stop()
+
+
+def test_the_guard_turns_a_failing_decode_into_a_problem() -> None:
+    """Even what the codec does not foresee (here a topic that is not UTF-8, which paho's
+    ``MQTTMessage.topic`` fails to decode) becomes a counted problem, not an exception."""
+    link = VdaLink("127.0.0.1", 1, CONTROLLER_USER, "unused", M)  # never started
+    message = mqtt.MQTTMessage(topic=b"uagv/v2/" + M.encode() + b"/T\xff/state")
+    message.payload = _state(1)
+    link._on_message(link.client, None, message)
+    item = link.inbox.get_nowait()
+    assert isinstance(item, InboundProblem) and "decoder failed: UnicodeDecodeError" in item.text
+    assert link.refused == 1
