@@ -4,10 +4,10 @@ Pure. Whatever bytes come in, the functions here return checked values or raise
 :class:`~corridor_core.errors.ProtocolError` naming the message, the field path and the rule
 broken (``state from T01: field agvPosition.x must be a number (got string)``); no other
 exception escapes for any input. A payload is refused before parsing when it is larger than
-``max_bytes``; parsing refuses ``NaN``/``Infinity`` literals, integers beyond Python's digit limit
-and nesting beyond the interpreter's recursion limit; after parsing, a root that is not an object
-or nesting deeper than ``max_depth`` is refused. Numbers are finite ints or floats inside the
-range the caller states, so ``float()`` of them cannot fail or overflow.
+``max_bytes`` or nests objects/arrays deeper than ``max_depth`` (found by byte passes that cannot
+recurse); parsing refuses invalid UTF-8, ``NaN``/``Infinity`` literals and integers beyond
+Python's digit limit; a root that is not an object is refused. Numbers read are finite ints or
+floats inside the range the caller states, so ``float()`` of them cannot fail or overflow.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 """Largest payload parsed: a state of our trucks is about 2.5 KiB, one with 300 node and edge
 states (with positions) about 62 KiB."""
 MAX_DEPTH = 16
-"""Deepest nesting of objects and arrays kept; VDA 5050 v2.0 messages nest at most 7 deep."""
+"""Deepest nesting of objects and arrays parsed; VDA 5050 v2.0 messages nest at most 8 deep."""
 MAX_TEXT_CHARS = 1024
 """Longest string field read (ids, enum values, error descriptions)."""
 MAX_ITEMS = 1000
@@ -76,10 +76,10 @@ def load_object(
 def nesting_depth(payload: bytes, stop_above: int) -> int:
     """How deep objects and arrays nest in JSON text ``payload``, counted up to ``stop_above + 1``.
 
-    Exact for valid JSON; for invalid JSON some number the parser never gets to act on. Made of
-    C-speed passes over the bytes (at most ``stop_above + 1`` after the first few), so it costs
-    little and cannot recurse: escaped quotes and backslashes are cut out, then everything but
-    brackets and quotes; brackets inside strings go with their quotes; each further pass
+    Exact for valid JSON; for invalid JSON any number, as the parser refuses that text anyway.
+    Made of C-speed passes over the bytes (at most ``stop_above + 1`` after the first few), so
+    it costs little and cannot recurse: escaped quotes and backslashes are cut out, then all
+    but brackets and quotes; brackets inside strings go with their quotes; each further pass
     removes the innermost pairs.
     """
     if b"\\" in payload:
