@@ -136,11 +136,18 @@ class Dispatcher:
 
     # --- events --------------------------------------------------------------------------
     def submit(self, run: ContainerRun) -> tuple[bool, str, list[Command]]:
-        """Accept or reject a new run. Returns (accepted, message, commands)."""
+        """Accept or reject a new run. Returns (accepted, message, commands).
+
+        A run identical to one already accepted is accepted again and changes nothing (a
+        client that got no answer may send it again); the same id with other fields is refused.
+        """
+        number = iso6346.normalise(run.container_number)
+        known = self._runs.get(run.run_id)
+        if known is not None and known.run == replace(run, container_number=number):
+            return True, "already accepted (identical re-submission)", []
         problem = self._check_run(run)
         if problem:
             return False, problem, [Problem(f"run {run.run_id!r} rejected: {problem}")]
-        number = iso6346.normalise(run.container_number)
         run = replace(run, container_number=number)
         view = RunView(run.run_id, number, RunState.SUBMITTED)
         self._runs[run.run_id] = _Run(run, view)

@@ -191,7 +191,15 @@ class FleetController:
 
     # --- operator events -------------------------------------------------------------------
     def submit(self, run: ContainerRun, now_s: float) -> tuple[bool, str, list[FleetCommand]]:
-        """Accept or reject a new run. Returns (accepted, message, commands)."""
+        """Accept or reject a new run. Returns (accepted, message, commands).
+
+        Submitting a run identical to one already accepted (same id and fields) is accepted
+        again and changes nothing: a client that got no answer may safely send it again. The
+        same id with other fields is rejected.
+        """
+        known = self._runs.get(run.run_id)
+        if known is not None and known.run == run:
+            return True, "already accepted (identical re-submission)", []
         problem = check_run(self.lane_map, run, set(self._runs))
         if problem:
             return False, problem, [Problem(f"run {run.run_id!r} rejected: {problem}")]

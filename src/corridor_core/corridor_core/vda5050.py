@@ -6,8 +6,6 @@ Topics are ``uagv/v2/<manufacturer>/<serialNumber>/<topic>``.
 
 from __future__ import annotations
 
-import json
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from typing import Any
 
 from corridor_core.errors import ProtocolError
 from corridor_core.lane_map import LaneMap, RouteLeg
+from corridor_core.untrusted_json import UINT32_MAX, Fields, load_object
 
 INTERFACE = "uagv"
 MAJOR_VERSION = "v2"
@@ -159,8 +158,8 @@ def check_header(msg: dict[str, Any]) -> list[str]:
             problems.append(f"header field {key} is missing")
         elif not isinstance(msg[key], kind) or isinstance(msg[key], bool):
             problems.append(f"header field {key} must be {kind.__name__}")
-    if isinstance(msg.get("headerId"), int) and msg["headerId"] < 0:
-        problems.append("headerId must be >= 0")
+    if isinstance(msg.get("headerId"), int) and not 0 <= msg["headerId"] <= UINT32_MAX:
+        problems.append(f"headerId must be >= 0 and <= {UINT32_MAX}")
     return problems
 
 
@@ -263,84 +262,76 @@ class StateReport:
     paused: bool = False
 
 
+ACTION_STATUSES = ("WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED")
+ERROR_LEVELS = ("WARNING", "FATAL")
+MAX_COORDINATE_M = 1.0e7  # |x|, |y| of agvPosition: 10,000 km from the map origin
+
+
 def decode_json(payload: bytes, what: str) -> dict[str, Any]:
-    """Parse a JSON object payload.
+    """Parse a JSON object payload within the bounds of :func:`untrusted_json.load_object`.
 
     Raises:
-        ProtocolError: naming ``what`` when the payload is not a JSON object.
+        ProtocolError: naming ``what`` when the payload is not a JSON object within the bounds.
     """
-    try:
-        msg = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"{what}: payload is not valid JSON ({exc})") from exc
-    if not isinstance(msg, dict):
-        raise ProtocolError(f"{what}: payload must be a JSON object")
-    return msg
+    return load_object(payload, what)
 
 
-def _require(msg: dict[str, Any], key: str, kind: type, what: str) -> Any:
-    value = msg.get(key)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ProtocolError(f"{what}: field {key} must be {kind.__name__}")
-    return value
+def _header(msg: Fields) -> tuple[int, str, str]:
+    """(headerId, manufacturer, serialNumber) after checking every header field."""
+    header_id = msg.integer("headerId")
+    msg.text("timestamp")
+    msg.text("version")
+    return header_id, msg.text("manufacturer"), msg.text("serialNumber")
 
 
 def parse_state(payload: bytes, what: str = "state") -> StateReport:
-    """Decode and check a ``state`` message.
+    """Decode and check a ``state`` message from an untrusted truck.
+
+    Every field read is checked for type and range: ids and counters are uint32, strings are
+    at most :data:`untrusted_json.MAX_TEXT_CHARS` long, enums take their v2.0 values, numbers
+    are finite (batteryCharge 0..100, positions within :data:`MAX_COORDINATE_M`). Fields this
+    parser does not read are only bounded by size and nesting depth.
 
     Raises:
-        ProtocolError: naming the first field that breaks the v2.0 rules.
+        ProtocolError: naming the first field that breaks a rule; never any other exception.
     """
-    msg = decode_json(payload, what)
-    problems = check_header(msg)
-    if problems:
-        raise ProtocolError(f"{what}: {problems[0]}")
-    node_states = _require(msg, "nodeStates", list, what)
-    _require(msg, "edgeStates", list, what)
-    battery = _require(msg, "batteryState", dict, what)
-    charge = battery.get("batteryCharge")
-    if not isinstance(charge, int | float) or isinstance(charge, bool) or not math.isfinite(charge):
-        raise ProtocolError(f"{what}: field batteryState.batteryCharge must be a number")
-    errors = _require(msg, "errors", list, what)
-    actions = _require(msg, "actionStates", list, what)
-    position = msg.get("agvPosition") or {}
-    if not isinstance(position, dict):
-        raise ProtocolError(f"{what}: field agvPosition must be an object")
-    pending = []
-    for i, node_state in enumerate(node_states):
-        if not isinstance(node_state, dict) or not isinstance(node_state.get("nodeId"), str):
-            raise ProtocolError(f"{what}: nodeStates[{i}].nodeId must be str")
-        pending.append(node_state["nodeId"])
+    msg = Fields(load_object(payload, what), what)
+    header_id, manufacturer, serial = _header(msg)
+    pending = msg.texts("nodeStates", "nodeId")
+    msg.array("edgeStates")
+    charge = msg.child("batteryState").number("batteryCharge", low=0.0, high=100.0)
+    x_m = y_m = 0.0
+    if msg.has("agvPosition"):
+        position = msg.child("agvPosition")
+        x_m = position.number("x", low=-MAX_COORDINATE_M, high=MAX_COORDINATE_M)
+        y_m = position.number("y", low=-MAX_COORDINATE_M, high=MAX_COORDINATE_M)
+    errors = [
+        (e.text("errorType"), e.text("errorLevel", choices=ERROR_LEVELS),
+         e.text("errorDescription", default=""))
+        for e in msg.children("errors")
+    ]  # fmt: skip
+    actions = tuple(
+        (a.text("actionId"), a.text("actionStatus", choices=ACTION_STATUSES))
+        for a in msg.children("actionStates")
+    )
     return StateReport(
-        manufacturer=msg["manufacturer"],
-        serial=msg["serialNumber"],
-        header_id=msg["headerId"],
-        order_id=_require(msg, "orderId", str, what),
-        order_update_id=_require(msg, "orderUpdateId", int, what),
-        last_node_id=_require(msg, "lastNodeId", str, what),
-        last_node_sequence_id=_require(msg, "lastNodeSequenceId", int, what),
-        pending_node_ids=tuple(pending),
-        driving=_require(msg, "driving", bool, what),
-        battery_charge_pct=float(charge),
-        x_m=float(position.get("x", 0.0)),
-        y_m=float(position.get("y", 0.0)),
-        operating_mode=_require(msg, "operatingMode", str, what),
-        errors=tuple(
-            f"{e.get('errorType', '?')}: {e.get('errorDescription', '')}"
-            for e in errors
-            if isinstance(e, dict)
-        ),
-        action_states=tuple(
-            (str(a.get("actionId", "")), str(a.get("actionStatus", "")))
-            for a in actions
-            if isinstance(a, dict)
-        ),
-        error_levels=tuple(
-            (str(e.get("errorType", "")), str(e.get("errorLevel", "")))
-            for e in errors
-            if isinstance(e, dict)
-        ),
-        paused=msg.get("paused") is True,
+        manufacturer=manufacturer,
+        serial=serial,
+        header_id=header_id,
+        order_id=msg.text("orderId"),
+        order_update_id=msg.integer("orderUpdateId"),
+        last_node_id=msg.text("lastNodeId"),
+        last_node_sequence_id=msg.integer("lastNodeSequenceId"),
+        pending_node_ids=pending,
+        driving=msg.flag("driving"),
+        battery_charge_pct=charge,
+        x_m=x_m,
+        y_m=y_m,
+        operating_mode=msg.text("operatingMode", choices=OPERATING_MODES),
+        errors=tuple(f"{kind}: {text}" for kind, _, text in errors),
+        action_states=actions,
+        error_levels=tuple((kind, level) for kind, level, _ in errors),
+        paused=msg.flag("paused", default=False),
     )
 
 
@@ -348,15 +339,8 @@ def parse_connection(payload: bytes, what: str = "connection") -> tuple[str, str
     """Decode a ``connection`` message into (serialNumber, connectionState).
 
     Raises:
-        ProtocolError: when the header or the state is invalid.
+        ProtocolError: when the header or the state is invalid; never any other exception.
     """
-    msg = decode_json(payload, what)
-    problems = check_header(msg)
-    if problems:
-        raise ProtocolError(f"{what}: {problems[0]}")
-    state = msg.get("connectionState")
-    if state not in CONNECTION_STATES:
-        raise ProtocolError(
-            f"{what}: connectionState must be one of {', '.join(CONNECTION_STATES)}"
-        )
-    return msg["serialNumber"], str(state)
+    msg = Fields(load_object(payload, what), what)
+    _, _, serial = _header(msg)
+    return serial, msg.text("connectionState", choices=CONNECTION_STATES)

@@ -2,7 +2,8 @@
 
 paho's network thread only decodes (pure codec in :mod:`corridor_core.vda5050`) and enqueues
 onto :attr:`VdaLink.inbox`; the owning node drains it on its own executor. A malformed,
-unknown or out-of-order message becomes an :class:`InboundProblem`, never an exception.
+unknown or out-of-order message becomes an :class:`InboundProblem`, never an exception: an
+exception on paho's thread ends its receive loop, and the controller would hear no truck again.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class VdaLink:
     with the same ``client_id`` take the sessions from each other.
 
     :attr:`inbox` gets ``LinkStatus(True)`` once both connections are up and ``LinkStatus(False)``
-    when either goes down.
+    when either goes down. Every message refused (malformed, unknown topic, stale, or one the
+    decoder failed on) reaches :attr:`inbox` as an :class:`InboundProblem` naming its topic and
+    the rule broken, and counts in :attr:`refused`; the node that drains the inbox logs it.
 
     Args:
         host: broker host.
@@ -126,6 +129,8 @@ class VdaLink:
         self.stamper = HeaderStamper(manufacturer)
         self._lock = threading.Lock()
         self._last_header: dict[str, int] = {}
+        self.refused = 0  # messages turned into an InboundProblem, for any reason
+        self._refused_lock = threading.Lock()
         self._host, self._port = host, port
         self._up = {"receive": False, "send": False}
         self._up_lock = threading.Lock()  # never held around paho calls
@@ -221,14 +226,29 @@ class VdaLink:
         self.inbox.put(LinkStatus(False, f"lost broker ({role} connection): {reason}"))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        item = decode(message.topic, message.payload)
+        # The one guard on paho's thread: nothing a truck sends may raise out of here.
+        mqtt_topic = "?"
+        try:
+            mqtt_topic = message.topic
+            item = self._accept(mqtt_topic, decode(mqtt_topic, message.payload))
+        except Exception as exc:  # a codec defect: refuse the message, keep the loop alive
+            LOG.exception("refused a message on %s: the decoder failed", mqtt_topic)
+            item = InboundProblem(mqtt_topic, f"decoder failed: {type(exc).__name__}: {exc}")
+        if isinstance(item, InboundProblem):
+            with self._refused_lock:
+                self.refused += 1
+                count = self.refused
+            LOG.debug("refused message #%d on %s: %s", count, item.topic, item.text)
+        self.inbox.put(item)
+
+    def _accept(self, mqtt_topic: str, item: Inbound) -> Inbound:
+        """``item``, or a problem when it is a state older than the last one on its topic."""
         if isinstance(item, StateReport):
             # headerId counts up per topic; an older one is stale or out of order.
-            last = self._last_header.get(message.topic)
+            last = self._last_header.get(mqtt_topic)
             if last is not None and item.header_id <= last and item.header_id != 0:
-                item = InboundProblem(
-                    message.topic, f"stale state headerId {item.header_id} (last {last}) dropped"
+                return InboundProblem(
+                    mqtt_topic, f"stale state headerId {item.header_id} (last {last}) dropped"
                 )
-            else:
-                self._last_header[message.topic] = item.header_id
-        self.inbox.put(item)
+            self._last_header[mqtt_topic] = item.header_id
+        return item

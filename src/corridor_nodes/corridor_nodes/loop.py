@@ -18,13 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import rclpy
 from corridor_interfaces.msg import ClearanceDecision, RunStatus
-from corridor_interfaces.srv import SubmitRun
 from std_msgs.msg import String
 
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.lane_map import NodeKind
 from corridor_core.runs import ContainerRun, Direction
-from corridor_nodes import convert, topics
+from corridor_nodes import topics
 from corridor_nodes.scenario import PlannedRun, ScenarioDriver, Timeline
 from corridor_nodes.stack import Stack
 from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
@@ -133,14 +132,18 @@ class LoopDriver(ScenarioDriver):
             self.timeline.add(vehicle, f"PLAN        {reason}")
 
     def submit_due(self) -> None:
-        """Submit every run whose arrival time has come (without waiting for the answers)."""
+        """Queue every run whose arrival time has come, then let the submitter send them.
+
+        The submitter waits for the service first, keeps a few requests in flight, checks every
+        answer and re-sends a request left unanswered (see :mod:`corridor_nodes.run_submitter`).
+        """
         now = self.sim_s()
         while self._next < len(self.schedule) and self.schedule[self._next].at_s <= now:
             planned = self.schedule[self._next].planned
             self._next += 1
             self.planned[planned.run.run_id] = planned
-            request = SubmitRun.Request(run=convert.run_to_msg(planned.run))
-            self.submit_client.call_async(request)
+            self.submitter.submit(planned.run)
+        self.submitter.pump()
 
     def play_checkpoint(self) -> None:
         """A truck with a dispatched run at its checkpoint gate: manifest, then plate read."""
@@ -178,8 +181,12 @@ class LoopDriver(ScenarioDriver):
             by_dir[self.planned[run_id].run.direction.value] += 1
         states = Counter(m.status_name for m in self.status.values())
         total = sum(by_dir.values())
+        refused = self.submitter.refusals()
         return [
-            f"  submitted {len(self.planned)} runs over {sim_minutes:g} simulated minutes",
+            f"  submitted {len(self.planned)} runs over {sim_minutes:g} simulated minutes: "
+            f"{self.submitter.summary()}",
+            *(f"    {line}" for line in refused[:10]),
+            *([f"    ... and {len(refused) - 10} more"] if len(refused) > 10 else []),
             f"  delivered {total} containers: {total / hours:.1f}/h "
             f"(southbound {by_dir['SOUTHBOUND'] / hours:.1f}/h, "
             f"northbound {by_dir['NORTHBOUND'] / hours:.1f}/h)",

@@ -22,7 +22,8 @@ from rclpy.node import Node
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_links import checkpoint_schema as cs
-from corridor_nodes import convert, topics
+from corridor_nodes import topics
+from corridor_nodes.run_submitter import RunSubmitter
 from corridor_nodes.stack import OPCUA_USER, Stack
 
 
@@ -89,6 +90,7 @@ class ScenarioDriver(Node):
             ClearanceDecision, topics.CLEARANCE, self._on_decision, topics.EVENTS
         )
         self.submit_client = self.create_client(SubmitRun, topics.SUBMIT_RUN)
+        self.submitter = RunSubmitter(self.submit_client)
 
     # --- observation -----------------------------------------------------------------------
     def _on_status(self, msg: RunStatus) -> None:
@@ -123,18 +125,23 @@ class ScenarioDriver(Node):
 
     # --- actions ---------------------------------------------------------------------------
     def submit_all(self, timeout_s: float) -> None:
-        """Submit every planned run through the SubmitRun service."""
-        if not self.submit_client.wait_for_service(timeout_sec=timeout_s):
-            raise TimeoutError(f"service {topics.SUBMIT_RUN} did not appear in {timeout_s} s")
+        """Submit every planned run through the SubmitRun service and check every answer.
+
+        Raises:
+            TimeoutError: the service did not appear within ``timeout_s``.
+            RuntimeError: a run was rejected, or got no answer within ``timeout_s`` more.
+        """
         for planned in self.planned.values():
-            run = planned.run
-            future = self.submit_client.call_async(SubmitRun.Request(run=convert.run_to_msg(run)))
-            rclpy.spin_until_future_complete(self, future, timeout_sec=timeout_s)
-            result = future.result()
-            if result is None or not result.accepted:
-                raise RuntimeError(
-                    f"run {run.run_id} rejected: {result.message if result else 'no answer'}"
-                )
+            self.submitter.submit(planned.run)
+        self.submitter.service_timeout_s = timeout_s
+        self.submitter.pump()
+        deadline = time.monotonic() + timeout_s
+        while not self.submitter.idle() and time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.05)
+            self.submitter.pump()
+        refused = self.submitter.refusals()
+        if refused or not self.submitter.idle():
+            raise RuntimeError(f"runs not accepted ({self.submitter.summary()}): {refused}")
 
     def play_checkpoint(self) -> None:
         """For every newly assigned run: post its manifest, then the truck's plate read."""
