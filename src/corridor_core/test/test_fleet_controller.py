@@ -57,8 +57,9 @@ class PureTruck:
             self.edges = keep_e + body["edges"]
         self.order_id, self.update_id = body["orderId"], body["orderUpdateId"]
         for node in body["nodes"]:
-            for action in node["actions"]:
-                self.waiting.setdefault(action["actionId"], "WAITING")
+            for action in node["actions"]:  # pick and drop: an instant crane
+                done = action["actionType"] != "waitForTrigger"
+                self.waiting.setdefault(action["actionId"], "FINISHED" if done else "WAITING")
 
     def last_seq_base(self) -> int:
         released = [n for n in self.nodes if n["released"]]

@@ -4,7 +4,8 @@ Runs arrive as the workload preset says (Poisson, seeded) and are submitted over
 vehicle bridge plans them and drives the emulated trucks over the broker; when a truck with a
 dispatched run stands at its checkpoint gate, the checkpoint (OPC UA) posts the manifest and
 reads the plate, and customs' decision comes back to the bridge. Prints the key events and, at
-the end, throughput per direction.
+the end, throughput per direction. :func:`write_outputs` turns the run's MQTT recording into a
+run directory in the simulator's formats and checks it (``corridor run --out DIR``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rclpy
@@ -31,6 +34,7 @@ from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
 from corridor_sim.workload import arrivals, preset
 
 OWNERS = ("CSQU", "TEXU", "MSCU", "TGHU", "OOLU", "CMAU")
+EPOCH = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)  # the loop's simulated second 0
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def workload(
     Every ``hold_every``-th run's manifest names another truck's plate, so customs holds it.
     """
     rng = np.random.default_rng(seed)
-    epoch = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)
+    epoch = EPOCH
     loads = arrivals(preset(preset_name), -1800.0, minutes * 60.0, epoch, "Asia/Ho_Chi_Minh", rng)
     lm = stack.lane_map
     cn, vn = lm.yard_of("CN"), lm.yard_of("VN")
@@ -74,6 +78,8 @@ class LoopDriver(ScenarioDriver):
         self.schedule = schedule
         self._next = 0
         self._t0 = time.monotonic()
+        self.t0_epoch_s = time.time()  # the same instant on the Unix clock
+        self.cleared_s: dict[tuple[str, str], float] = {}  # (container, truck): first CLEARED
         self.completed_s: dict[str, float] = {}
         self.plan_events: Counter[str] = Counter()
         self._shown: set[str] = set()
@@ -94,6 +100,7 @@ class LoopDriver(ScenarioDriver):
     def restart_clock(self) -> None:
         """Count scenario time (and the timeline's wall clock) from now, once the stack is up."""
         self._t0 = time.monotonic()
+        self.t0_epoch_s = time.time()
         self.timeline.t0 = self._t0
 
     def sim_s(self) -> float:
@@ -113,6 +120,8 @@ class LoopDriver(ScenarioDriver):
 
     def _on_decision(self, msg: ClearanceDecision) -> None:
         self.decisions[msg.run_id] = msg
+        if msg.decision_name == "CLEARED":
+            self.cleared_s.setdefault((msg.container_number, msg.vehicle_id), self.sim_s())
         if msg.decision_name != "CLEARED":
             self.timeline.add(msg.run_id, f"{msg.decision_name:<11} {'; '.join(msg.reasons)}")
 
@@ -138,9 +147,19 @@ class LoopDriver(ScenarioDriver):
             self.submit_client.call_async(request)
 
     def play_checkpoint(self) -> None:
-        """A truck with a dispatched run at its checkpoint gate: manifest, then plate read."""
+        """A truck with a dispatched run at its checkpoint gate: manifest, then plate read.
+
+        A run shown ASSIGNED counts when the truck drives its order (the controller can show a
+        dispatched run as ASSIGNED again after a re-plan moved it to that truck)."""
         for run_id, msg in sorted(self.status.items()):
-            if msg.status_name not in ("DISPATCHED", "IN_PROGRESS"):
+            truck_order = self.vehicles.get(msg.vehicle_id)
+            driven = (
+                msg.status_name == "ASSIGNED"
+                and bool(msg.order_id)
+                and truck_order is not None
+                and truck_order.order_id == msg.order_id
+            )
+            if msg.status_name not in ("DISPATCHED", "IN_PROGRESS") and not driven:
                 continue
             if run_id in self.checkpoint_posted or run_id in self.decisions:
                 continue
@@ -181,3 +200,39 @@ class LoopDriver(ScenarioDriver):
             "  run states at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())),
             "  plan events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.plan_events.items())),
         ]
+
+
+def write_outputs(
+    driver: LoopDriver, out: Path, recording: Path, minutes: float, preset_name: str, seed: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """Write ``out`` in the simulator's formats from the MQTT ``recording`` of this run and
+    check it; returns the metrics and the checker's violations (see
+    :mod:`corridor_sim.loop_outputs`). Clearances are the CLEARED decisions seen on ROS."""
+    from corridor_links.recorder import read_records
+    from corridor_sim.loop_outputs import LoopRun, write_loop_run
+    from corridor_sim.loop_rows import LoopClock, rows_from_records
+
+    stack = driver.stack
+    end_s = minutes * 60.0
+    rows = rows_from_records(
+        read_records(recording),
+        stack.lane_map,
+        LoopClock(driver.t0_epoch_s, driver.timeline.time_scale),
+        driver.cleared_s,
+        stack.fleet.manufacturer,
+        end_s,
+    )
+    run = LoopRun(
+        lane_map=stack.lane_map,
+        map_path=stack.map_path,
+        agreement_path=None,  # the vehicle bridge runs always open
+        epoch=EPOCH,
+        end_s=end_s,
+        preset=preset_name,
+        seed=seed,
+        fleet=len(stack.fleet.trucks),
+        southbound_share=preset(preset_name).southbound_share,
+        offered_loads=sum(1 for a in driver.schedule if a.at_s < end_s),
+        time_scale=driver.timeline.time_scale,
+    )
+    return write_loop_run(run, rows, out)
