@@ -207,9 +207,7 @@ class OrderFeed:
         if self.pick and first == 0:
             actions[0] = [load_action(f"{self.order_id}:pick", PICK, self.load_id)]
         if self.wait_index is not None and self.wait_index >= first:
-            actions.setdefault(self.wait_index - first, []).append(
-                wait_action(self.wait_action_id)
-            )
+            actions.setdefault(self.wait_index - first, []).append(wait_action(self.wait_action_id))
         if self.drop:
             actions.setdefault(len(self.stops) - 1 - first, []).append(
                 load_action(self.drop_action_id, DROP, self.load_id)
