@@ -46,6 +46,16 @@ from corridor_core.planning.planner import Planner
 from corridor_core.planning.router import CONTROLLERS, Controller, Trip
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
+from corridor_core.service_model import (
+    DWELL_KINDS,
+    crane,
+    lane_stations,
+    selected,
+    service_time_s,
+    swap_due,
+    swap_station,
+    swap_time_s,
+)
 from corridor_sim.des import EventQueue
 from corridor_sim.des import Station as StationQueue
 from corridor_sim.disruptions import DisruptionParams
@@ -53,7 +63,7 @@ from corridor_sim.kinematics import leg_time_s
 from corridor_sim.lane_rules import BlockSignals, Places, opposite
 from corridor_sim.workload import Arrival
 
-DWELL = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
+DWELL = DWELL_KINDS
 LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
 QUEUE_SAMPLE_S = 60.0
 V = TypeVar("V")
@@ -410,13 +420,13 @@ class CorridorEngine:
     def _yard_work(self, tr: TruckSim, trip: Trip) -> bool:
         """Battery swap and loading before a trip leaves the yard; True when it started one."""
         node = tr.node
-        swap = self._station_of(node, StationKind.BATTERY_SWAP)
-        if swap and tr.trips_since_swap >= 2 * self.vehicle.swap_every_round_trips:
+        swap = swap_station(self.stations_at[node])
+        if swap and swap_due(tr.trips_since_swap, self.vehicle):
             tr.trips_since_swap = 0
-            self._serve(tr, swap.station_id, self.vehicle.swap_time_s)
+            self._serve(tr, swap.station_id, swap_time_s(self.vehicle))
             return True
         if trip.run_id and not tr.cargo and node == self.runs[trip.run_id].run.origin:
-            crane = self._station_of(node, StationKind.YARD_HANDLING)
+            cranes = crane(self.stations_at[node])
             tr.cargo = trip.run_id
             info = self.runs[trip.run_id]
             info.truck = tr.truck_id
@@ -424,28 +434,19 @@ class CorridorEngine:
                 info.seal_hold = self.rng_seal.random() < self.cfg.params.seal_mismatch_probability
                 if info.seal_hold:
                     self._count("seal_mismatch")
-            if crane:
-                self._serve(tr, crane.station_id, self._service_s(crane))
+            if cranes:
+                self._serve(tr, cranes.station_id, self._service_s(cranes))
                 return True
         return False
 
-    def _station_of(self, node: str, kind: StationKind) -> Station | None:
-        for st in self.stations_at[node]:
-            if st.kind is kind:
-                return st
-        return None
-
     def _service_s(self, st: Station) -> float:
-        service = st.service_time_s.sample(self.rng_service) + st.setup_s
-        exceptional = st.kind is StationKind.GATE and "ocr_misread" in self.on
-        if (
-            exceptional
-            and st.exception_time_s
-            and self.rng_share.random() < st.exception_probability
-        ):
+        """One visit's time from the shared model; the gates' exceptions are the
+        ``ocr_misread`` disruption."""
+        misread = st.kind is StationKind.GATE and "ocr_misread" in self.on
+        draw = service_time_s(st, self.rng_service, self.rng_share if misread else None)
+        if draw.exception:
             self._count("ocr_misread")
-            service += st.exception_time_s.sample(self.rng_service)
-        return service
+        return draw.seconds
 
     def _count(self, name: str) -> None:
         self.disruption_counts[name] = self.disruption_counts.get(name, 0) + 1
@@ -909,12 +910,8 @@ class CorridorEngine:
 
     def _queue_node_services(self, tr: TruckSim, node: str, d: Direction) -> None:
         seal_due = bool(tr.cargo) and self.runs[tr.cargo].seal_hold
-        for st in self.stations_at[node]:
-            if st.kind not in DWELL or d not in st.directions:
-                continue
-            if st.kind is StationKind.SCANNER and not tr.cargo:
-                continue
-            if st.share < 1.0 and self.rng_share.random() >= st.share:
+        for st in lane_stations(self.stations_at[node], d, bool(tr.cargo)):
+            if not selected(st, self.rng_share):
                 continue
             service = self._service_s(st)
             if seal_due and st.kind is StationKind.GATE:
@@ -934,24 +931,23 @@ class CorridorEngine:
             )
         home = self.lane_map.node(node).jurisdiction == self.lane_map.southbound_from
         inspections: list[tuple[str, float]] = []
+        switch = "scanner_hold" if home else "red_channel"
         for st in self.stations_at[node]:
             if d not in st.directions or st.kind not in (StationKind.SCANNER,
                                                          StationKind.INSPECTION):  # fmt: skip
                 continue
-            if st.kind is StationKind.INSPECTION:
-                switch = "scanner_hold" if home else "red_channel"
-                if switch not in self.on:
-                    continue
-            if self.rng_share.random() >= st.share:
+            if st.kind is StationKind.INSPECTION and switch not in self.on:
+                continue
+            if not selected(st, self.rng_share):
                 continue
             if st.kind is StationKind.INSPECTION:
                 self._count(switch)
                 inspections.append((INSPECT + st.station_id, self._service_s(st)))
             else:
                 tr.pending.append((st.station_id, self._service_s(st)))
-        crane = self._station_of(node, StationKind.YARD_HANDLING)
-        if crane:
-            tr.pending.append((crane.station_id, self._service_s(crane)))
+        cranes = crane(self.stations_at[node])
+        if cranes:
+            tr.pending.append((cranes.station_id, self._service_s(cranes)))
         tr.pending.append(("", 0.0))  # unload marker: the box is off the truck
         # an inspection holds the container, set down in the inspection area, not the truck
         tr.pending.extend(inspections)

@@ -6,16 +6,26 @@ is away reach it when it comes back), sets its last will to ``CONNECTIONBROKEN``
 ``ONLINE`` and a retained ``factsheet``, and reports ``state`` on every event and at least once a
 second. Orders are executed by :class:`corridor_sim.truck_logic.TruckLogic`; simulated time runs
 ``time_scale`` times faster than the wall clock, from ``clock_origin_s`` (Unix time; default:
-when the truck is created): the harness passes the origin of its ``/clock``, so the trucks and
+when the fleet is built): the harness passes the origin of its ``/clock``, so the trucks and
 the controller count the same simulated seconds.
+
+Station work: the trucks stop at the map's stations and spend the times of the simulator's
+service model (:mod:`corridor_core.service_model`), drawn from per-truck streams of ``--seed``;
+the stations' servers are shared by every truck of the process
+(:class:`corridor_sim.truck_services.StationDesks`), and trucks entering a segment in the same
+direction keep the map's following headway (:class:`~corridor_sim.truck_services.LaneEntries`).
+``--no-stations`` makes them only drive, as before.
+A ``state``'s header ``timestamp`` is the wall-clock instant of the event it reports (the
+fleet's simulated clock mapped back to the wall clock), not the instant it was published, so a
+recording orders events by simulated time exactly.
 
 paho's callbacks only enqueue what arrives; one fleet loop (:func:`run_fleet`) drains the
 queues, runs the logic and publishes, so the logic is never touched by two threads.
 
 Run: ``corridor-truck-emulator --port P --map M --fleet config/fleet.yaml --credentials FILE
---time-scale 50 [--clock-origin UNIX_S] [--only T01] [--fault T01:slow:0.5@120 ...]`` where
-FILE holds one ``serial:password`` per line. Fault kinds: see
-:class:`corridor_sim.truck_logic.FaultKind`.
+--time-scale 50 [--clock-origin UNIX_S] [--seed 1] [--no-stations] [--only T01]
+[--fault T01:slow:0.5@120 ...]`` where FILE holds one ``serial:password`` per line. Fault kinds:
+see :class:`corridor_sim.truck_logic.FaultKind`.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -51,6 +62,7 @@ from corridor_sim.truck_logic import (
     factsheet_body,
     parse_fault_spec,
 )
+from corridor_sim.truck_services import LaneEntries, StationDesks, TruckServices
 
 LOG = logging.getLogger("trucks")
 OUT_OF_ORDER_EVERY = 3  # with the out_of_order fault, every 3rd state is held back one message
@@ -67,7 +79,8 @@ class EmulatedTruck:
         stamper: header stamper for this truck's messages.
         keepalive_s: MQTT keepalive, seconds (the broker drops a silent truck after 1.5x).
         session_expiry_s: how long the broker keeps the session while the truck is away.
-        clock_origin_s: Unix time of simulated second 0 (None: now).
+        services: the truck's station work (None: it only drives).
+        clock_origin_s: Unix time of simulated second 0 (None: now); a fleet shares one.
     """
 
     def __init__(
@@ -79,6 +92,7 @@ class EmulatedTruck:
         stamper: HeaderStamper,
         keepalive_s: int = 2,
         session_expiry_s: int = 3600,
+        services: TruckServices | None = None,
         clock_origin_s: float | None = None,
     ) -> None:
         self.truck = truck
@@ -97,11 +111,12 @@ class EmulatedTruck:
             node.y_m,
             lane_map.name,
             vehicle.max_speed_kph / 3.6,
+            services,
         )
         self.factsheet = factsheet_body(vehicle)
-        # simulated second 0 on this process's monotonic clock
-        since_origin_s = 0.0 if clock_origin_s is None else time.time() - clock_origin_s
-        self.wall_origin_s = time.monotonic() - since_origin_s
+        # simulated second 0 on this process's monotonic clock and on the Unix clock
+        self.epoch_origin_s = time.time() if clock_origin_s is None else clock_origin_s
+        self.wall_origin_s = time.monotonic() - (time.time() - self.epoch_origin_s)
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.away = False  # after a DISCONNECT fault, until RECONNECT
         self._scheduled: list[tuple[float, Fault]] = []
@@ -130,9 +145,10 @@ class EmulatedTruck:
     def _topic(self, name: str) -> str:
         return topic(self.manufacturer, self.truck.serial, name)
 
-    def _stamped(self, name: str, body: dict[str, Any]) -> str:
+    def _stamped(self, name: str, body: dict[str, Any], epoch_s: float | None = None) -> str:
         with self._stamp_lock:
-            return json.dumps(self.stamper.stamp(self.truck.serial, name, body, time.time()))
+            at = time.time() if epoch_s is None else epoch_s
+            return json.dumps(self.stamper.stamp(self.truck.serial, name, body, at))
 
     # ------------------------------------------------------------------ connection
 
@@ -310,7 +326,8 @@ class EmulatedTruck:
         """Publish the current state (QoS 0, as VDA 5050 asks), unless the truck is away."""
         if self.away:
             return
-        payload = self._stamped("state", self.logic.state_body())
+        at = self.epoch_origin_s + self.logic.clock_s / self.time_scale  # the event's instant
+        payload = self._stamped("state", self.logic.state_body(), at)
         self._states_sent += 1
         held_back = self._out_of_order and self._states_sent % OUT_OF_ORDER_EVERY == 0
         if held_back and self._held_state is None:
@@ -385,6 +402,40 @@ class FleetLoop:
         self.stop()
 
 
+def build_fleet(
+    fleet: tuple[Truck, ...] | list[Truck],
+    manufacturer: str,
+    lane_map: LaneMap,
+    time_scale: float,
+    seed: int | None,
+    only: list[str] | None = None,
+    clock_origin_s: float | None = None,
+) -> list[EmulatedTruck]:
+    """The emulated trucks of ``fleet`` (those in ``only``, if given) on one clock.
+
+    With a ``seed``, they spend station time and share one set of station servers; truck *k*
+    of the fleet (in file order, whether emulated or not) draws from stream ``(seed, k)``.
+    ``seed`` None: they only drive. ``clock_origin_s``: Unix time of simulated second 0
+    (None: now).
+    """
+    desks, lanes = StationDesks(lane_map), LaneEntries(lane_map)
+    origin = time.time() if clock_origin_s is None else clock_origin_s
+    out = []
+    for k, t in enumerate(fleet):
+        if only is not None and t.serial not in only:
+            continue
+        services = (
+            None
+            if seed is None
+            else TruckServices(lane_map, desks, np.random.SeedSequence([seed, k]), lanes=lanes)
+        )
+        stamper = HeaderStamper(manufacturer)
+        truck = EmulatedTruck(t, manufacturer, lane_map, time_scale, stamper, services=services,
+                              clock_origin_s=origin)  # fmt: skip
+        out.append(truck)
+    return out
+
+
 def _fault_arg(text: str) -> FaultSpec:
     try:
         return parse_fault_spec(text)
@@ -412,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="*", default=None, help="serials to emulate (default all)")
     parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the station times (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-stations", action="store_true", help="only drive: spend no station time"
+    )
+    parser.add_argument(
         "--fault",
         type=_fault_arg,
         action="append",
@@ -432,18 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     for serial in [*(args.only or []), *(f.serial for f in args.fault)]:
         if serial not in known:
             parser.error(f"truck {serial!r} is not in {args.fleet}")
-    trucks = [
-        EmulatedTruck(
-            t,
-            fleet.manufacturer,
-            lane_map,
-            args.time_scale,
-            HeaderStamper(fleet.manufacturer),
-            clock_origin_s=args.clock_origin,
-        )
-        for t in fleet.trucks
-        if args.only is None or t.serial in args.only
-    ]
+    trucks = build_fleet(
+        fleet.trucks,
+        fleet.manufacturer,
+        lane_map,
+        args.time_scale,
+        None if args.no_stations else args.seed,
+        args.only,
+        clock_origin_s=args.clock_origin,
+    )
     missing = [t.serial for t in trucks if t.serial not in passwords]
     if missing:
         parser.error(f"{args.credentials} has no password for {', '.join(missing)}")

@@ -10,6 +10,17 @@ last base node, same ``nodeId`` and ``sequenceId``) and replaces the horizon; th
 released edges one by one (``length / maxSpeed``) and stops at the last released node; a
 ``waitForTrigger`` node action holds the truck until a ``trigger`` instant action names it.
 Rejections stay in ``errors`` (WARNING) until the next accepted order.
+
+Station work (with a :class:`~corridor_sim.truck_services.TruckServices`): on reaching a node the
+truck stops at the map's stations there, as the simulator's service model says (gates, scanners,
+token desk, weighbridge; at a yard the crane for a ``pick`` or ``drop`` node action and, before a
+trip, a due battery swap). Each visit waits for a free server, then holds it for the drawn time;
+meanwhile the truck reports ``driving: false``, its ``pick`` / ``drop`` as RUNNING (FINISHED
+when the node's visits end; ``loads`` changes then) and the visit in ``information``
+(``infoType`` STATION_QUEUE while waiting, STATION_SERVICE while served, references
+``stationId`` and ``direction``). A ``cancelOrder`` fails the running ``pick`` / ``drop``, but
+the visit under way is finished before the truck can drive again. Without services, ``pick``
+and ``drop`` finish at once.
 """
 
 from __future__ import annotations
@@ -23,11 +34,16 @@ from typing import Any
 
 from corridor_core.errors import ConfigError
 from corridor_core.lane_map import VehicleClass
+from corridor_core.runs import Direction
 from corridor_core.vda5050 import check_order
+from corridor_sim.truck_services import TruckServices, Visit
 
 WAITING, RUNNING, FINISHED, FAILED = "WAITING", "RUNNING", "FINISHED", "FAILED"
 _DONE = (FINISHED, FAILED)
 MAX_ERRORS = 20  # rejections kept in the state; the oldest go first
+PICK, DROP = "pick", "drop"
+STATION_QUEUE, STATION_SERVICE = "STATION_QUEUE", "STATION_SERVICE"
+PARAMETERS = {"trigger": "actionId", PICK: "loadId", DROP: "loadId"}  # factsheet action params
 
 
 class OrderOutcome(Enum):
@@ -188,6 +204,7 @@ class TruckLogic:
         x_m, y_m: position of that node, metres.
         map_id: mapId reported in ``agvPosition``.
         default_speed_mps: speed on edges without ``maxSpeed``, m/s.
+        services: the truck's station work; None: it only drives.
     """
 
     def __init__(
@@ -198,8 +215,18 @@ class TruckLogic:
         y_m: float,
         map_id: str,
         default_speed_mps: float,
+        services: TruckServices | None = None,
     ) -> None:
         self.serial = serial
+        self.services = services
+        self.loads: list[str] = []  # loadIds on the truck
+        self.one_way_trips = 0  # orders ended at a yard since the last battery swap
+        self.direction = Direction.SOUTHBOUND  # of the last leg started or driven
+        self._visits: list[Visit] = []  # station visits still to make at this node
+        self._booked: tuple[Visit, float, float] | None = None  # visit, start_s, end_s
+        self._in_service = False  # the booked visit has started
+        self._work: list[dict[str, Any]] = []  # pick / drop actions running at this node
+        self._entry_s: float | None = None  # booked entry onto the next segment
         self.map_id = map_id
         self.default_speed_mps = default_speed_mps
         self.clock_s = 0.0
@@ -319,7 +346,9 @@ class TruckLogic:
         for item in [first, *self._nodes, *self._edges]:
             self._register(item["actions"])
         self._leg_remaining_m = None
-        self._run_node_actions(first["actions"])
+        self._work = [a for a in self._work if a["actionId"] in self._actions]
+        started = self._run_node_actions(first["actions"])
+        self._plan_start(self._nodes[0]["nodeId"] if self._nodes else "", started)
 
     def _apply_update(self, order: dict[str, Any]) -> None:
         self.order_update_id = order["orderUpdateId"]
@@ -342,7 +371,7 @@ class TruckLogic:
         if base:  # the stitching node is still ahead
             self._nodes[base - 1]["actions"] += added
         else:  # the truck stands on it
-            self._run_node_actions(added)
+            self._plan_work_visits(self._run_node_actions(added))
         for item in [*rest, *edges]:
             self._register(item["actions"])
         self._nodes += rest
@@ -367,17 +396,125 @@ class TruckLogic:
         if status in _DONE:
             self._holding.discard(action_id)
 
-    def _run_node_actions(self, actions: list[dict[str, Any]]) -> None:
+    def _run_node_actions(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Start the actions of the node the truck stands on; returns the pick / drop started."""
+        started = []
         for action in actions:
             action_id = action["actionId"]
             if self._actions[action_id]["actionStatus"] in _DONE:  # e.g. triggered in advance
                 continue
-            if action.get("actionType") == "waitForTrigger":
+            if action.get("actionType") in ("waitForTrigger", PICK, DROP):
                 self._set_status(action_id, RUNNING)
                 if self._blocking[action_id] != "NONE":
                     self._holding.add(action_id)
+                if action.get("actionType") != "waitForTrigger":
+                    self._work.append(action)
+                    started.append(action)
             else:  # nothing to do physically: unknown and simple actions finish at once
                 self._set_status(action_id, FINISHED)
+        return started
+
+    # ------------------------------------------------------------------ station work
+
+    def _work_visits(self, node: str, started: list[dict[str, Any]]) -> list[Visit]:
+        assert self.services is not None
+        visits: list[Visit] = []
+        for action in started:
+            if action["actionType"] == PICK:
+                visits += self.services.load_visits(node, self.direction)
+            elif action["actionType"] == DROP:
+                visits += self.services.unload_visits(node, self.direction)
+        return visits
+
+    def _plan_start(self, next_node: str, started: list[dict[str, Any]]) -> None:
+        """Visits at the start node of a new order: a due battery swap at a yard, the crane."""
+        node = self.last_node_id
+        if self.services is None:
+            self._plan_done()
+            return
+        self.direction = self.services.direction(node, next_node) or self.direction
+        swap = self.services.swap_visit(node, self.direction, self.one_way_trips)
+        if swap:
+            self.one_way_trips = 0
+        self._visits += swap + self._work_visits(node, started)
+        self._plan_done()
+
+    def _plan_work_visits(self, started: list[dict[str, Any]]) -> None:
+        if self.services is not None:
+            self._visits += self._work_visits(self.last_node_id, started)
+        self._plan_done()
+
+    def _plan_arrival(self, from_node: str, started: list[dict[str, Any]]) -> None:
+        """Visits on reaching ``last_node_id`` from ``from_node``."""
+        node, svc = self.last_node_id, self.services
+        if svc is None:
+            self._plan_done()
+            return
+        self.direction = svc.direction(from_node, node) or self.direction
+        if not svc.is_yard(node):
+            self._visits += svc.lane_visits(node, self.direction, bool(self.loads))
+        elif not self._nodes:  # the order ends at a yard: one trip more
+            self.one_way_trips += 1
+            if self.loads and not any(a["actionType"] == DROP for a in started):
+                self.loads = []  # a load brought back (its run was taken back) is set down
+        self._visits += self._work_visits(node, started)
+        self._plan_done()
+
+    def _plan_done(self) -> None:
+        if not self._visits and self._booked is None:
+            self._finish_work()
+
+    def _finish_work(self) -> None:
+        """The node's visits are over: its pick / drop actions finish, and the loads change."""
+        for action in self._work:
+            action_id = action["actionId"]
+            state = self._actions.get(action_id)
+            if state is None or state["actionStatus"] in _DONE:  # failed by a cancel
+                continue
+            self._set_status(action_id, FINISHED)
+            params = action.get("actionParameters")
+            load_id = next(
+                (
+                    str(p.get("value"))
+                    for p in (params if isinstance(params, list) else [])
+                    if isinstance(p, dict) and p.get("key") == "loadId"
+                ),
+                action_id,
+            )
+            if action["actionType"] == PICK and load_id not in self.loads:
+                self.loads.append(load_id)
+            elif action["actionType"] == DROP:
+                self.loads = [x for x in self.loads if x != load_id]
+        self._work = []
+
+    def serving(self) -> bool:
+        """At a station, waiting for or being served."""
+        return bool(self._visits) or self._booked is not None
+
+    def _step_service(self, now_s: float) -> bool:
+        """Move station work to its next event at or before ``now_s``; True when one happened
+        (the clock is then at that event)."""
+        if self._booked is None:
+            if not self._visits or self.services is None:
+                return False
+            visit = self._visits.pop(0)
+            start_s, end_s = self.services.book(visit, self.clock_s)
+            self._booked = (visit, start_s, end_s)
+            self._in_service = start_s <= self.clock_s
+            return True
+        _, start_s, end_s = self._booked
+        if not self._in_service:
+            if start_s > now_s:
+                return False
+            self.clock_s, self._in_service = max(self.clock_s, start_s), True
+            return True
+        if end_s > now_s:
+            return False
+        self.clock_s = max(self.clock_s, end_s)
+        self._booked = None
+        if not self._visits:
+            self._finish_work()
+        return True
 
     # ------------------------------------------------------------------ driving
 
@@ -390,6 +527,7 @@ class TruckLogic:
             and self._edges[0]["released"]
             and self._nodes[0]["released"]
             and not self._holding
+            and not self.serving()
         )
 
     def _speed_mps(self) -> float:
@@ -402,13 +540,30 @@ class TruckLogic:
         Returns True when the state changed (call again until False to see every event).
         """
         now_s = max(now_s, self.clock_s)
-        if self._leg_remaining_m is None and self._can_move() and self._may_start_leg():
+        if self._step_service(now_s):
+            return True
+        if self.serving():
+            self.clock_s = now_s
+            return self._set_driving(False)
+        ready = self._leg_remaining_m is None and self._can_move() and self._may_start_leg()
+        if not ready:
+            self._entry_s = None
+        elif self._entry_wait(now_s):
+            self.clock_s = now_s
+            return self._set_driving(False)
+        if ready:
             edge, node = self._edges[0], self._nodes[0]
+            if self.services is not None:
+                self.direction = (
+                    self.services.direction(self.last_node_id, node["nodeId"]) or self.direction
+                )
             pos = node.get("nodePosition") or {}
             gap_m = math.hypot(pos.get("x", self.x_m) - self.x_m, pos.get("y", self.y_m) - self.y_m)
             self._leg_remaining_m = float(edge.get("length") or max(1.0, gap_m))
             for action in edge["actions"]:
                 self._set_status(action["actionId"], FINISHED)
+            if not self.driving:  # the departure is an event of its own, at its instant
+                return self._set_driving(True)
         if self._leg_remaining_m is None or not self._can_move():
             self.clock_s = now_s
             return self._set_driving(False)
@@ -422,6 +577,21 @@ class TruckLogic:
         self._arrive()
         return True
 
+    def _entry_wait(self, now_s: float) -> bool:
+        """Must the truck, ready to drive, wait for the following headway behind the truck
+        that entered the segment before it? Moves the clock to the entry time when it may go."""
+        lanes = self.services.lanes if self.services is not None else None
+        if lanes is None:
+            return False
+        if self._entry_s is None:
+            edge = self._edges[0]
+            start, end = edge.get("startNodeId", self.last_node_id), self._nodes[0]["nodeId"]
+            self._entry_s = lanes.book(str(start), str(end), self.clock_s, self._speed_mps())
+        if self._entry_s > now_s:
+            return True
+        self.clock_s, self._entry_s = max(self.clock_s, self._entry_s), None
+        return False
+
     def _set_driving(self, driving: bool) -> bool:
         changed = driving != self.driving
         self.driving = driving
@@ -431,6 +601,7 @@ class TruckLogic:
         node = self._nodes.pop(0)
         self._edges.pop(0)
         self._leg_remaining_m = None
+        came_from = self.last_node_id
         self.last_node_id, self.last_node_sequence_id = node["nodeId"], node["sequenceId"]
         pos = node.get("nodePosition") or {}
         self.x_m, self.y_m = float(pos.get("x", self.x_m)), float(pos.get("y", self.y_m))
@@ -439,8 +610,10 @@ class TruckLogic:
             self._edges.clear()
             self._set_status(self._cancel_action, FINISHED)
             self._cancel_action = None
+            started = []
         else:
-            self._run_node_actions(node["actions"])
+            started = self._run_node_actions(node["actions"])
+        self._plan_arrival(came_from, started)
         self.driving = self._can_move() and self._may_start_leg()
 
     # ------------------------------------------------------------------ instant actions
@@ -574,9 +747,14 @@ class TruckLogic:
             "driving": self.driving,
             "paused": self.paused,
             "actionStates": [dict(a) for a in self._actions.values()],
+            "loads": [
+                {"loadId": x, "loadType": "ISO_CONTAINER", "loadPosition": "trailer"}
+                for x in self.loads
+            ],
             "batteryState": {"batteryCharge": 100.0, "charging": False},
             "operatingMode": "AUTOMATIC",
             "errors": [dict(e) for e in [*self._order_errors, *self._fault_errors]],
+            "information": self._information(),
             "safetyState": {"eStop": "NONE", "fieldViolation": False},
             "agvPosition": {
                 "x": self.x_m,
@@ -587,11 +765,31 @@ class TruckLogic:
             },
         }
 
+    def _information(self) -> list[dict[str, Any]]:
+        if self._booked is None:
+            return []
+        visit = self._booked[0]
+        kind = STATION_SERVICE if self._in_service else STATION_QUEUE
+        what = "served at" if self._in_service else "waiting for"
+        return [
+            {
+                "infoType": kind,
+                "infoLevel": "INFO",
+                "infoDescription": f"{what} station {visit.station_id}",
+                "infoReferences": [
+                    {"referenceKey": "stationId", "referenceValue": visit.station_id},
+                    {"referenceKey": "direction", "referenceValue": visit.direction.value},
+                ],
+            }
+        ]
+
 
 def factsheet_body(vehicle: VehicleClass, series: str = "Corridor e-tractor") -> dict[str, Any]:
     """The body of a minimal VDA 5050 v2.0 ``factsheet`` for trucks of ``vehicle``'s class."""
     actions = [
         ("waitForTrigger", ["NODE"], "hold on the node until a trigger names this action"),
+        ("pick", ["NODE"], "load the container named by parameter loadId at the yard crane"),
+        ("drop", ["NODE"], "unload the container named by parameter loadId at the yard crane"),
         ("trigger", ["INSTANT"], "finish the waitForTrigger named by parameter actionId"),
         ("startPause", ["INSTANT"], "stop driving"),
         ("stopPause", ["INSTANT"], "resume driving"),
@@ -637,12 +835,8 @@ def factsheet_body(vehicle: VehicleClass, series: str = "Corridor e-tractor") ->
                     "actionScopes": scopes,
                     "actionDescription": text,
                     **(
-                        {
-                            "actionParameters": [
-                                {"key": "actionId", "valueDataType": "STRING"},
-                            ]
-                        }
-                        if kind == "trigger"
+                        {"actionParameters": [{"key": PARAMETERS[kind], "valueDataType": "STRING"}]}
+                        if kind in PARAMETERS
                         else {}
                     ),
                 }

@@ -540,6 +540,8 @@ class FleetController:
         if not same:
             if feed.active and truck.view.last_node_id != feed.stops[feed.released]:
                 return []  # still driving the old base: the new order waits for its end
+            if feed.active and feed.fully_released and feed.unloading(truck.actions):
+                return []  # under the crane: the next order follows the drop
             open_actions = any(st in OPEN_ACTION_STATES for _, st in truck.actions)
             if feed.active and (not feed.fully_released or open_actions):
                 # the old order still has a horizon or a running action: cancel it first
@@ -555,6 +557,7 @@ class FleetController:
             order_id = f"{serial}-{truck.orders_started:04d}" + (
                 f"-{trip.run_id}" if trip.run_id else "-empty"
             )
+            entry = self._runs.get(trip.run_id) if trip.run_id else None
             body = feed.start(
                 self.lane_map,
                 order_id,
@@ -563,6 +566,9 @@ class FleetController:
                 state.released,
                 self._wait_index(trip.run_id, stops),
                 now_s,
+                load_id=entry.run.container_number if entry else "",
+                pick=entry is not None and not entry.loaded and stops[0] == entry.run.origin,
+                drop=entry is not None and stops[-1] == entry.run.destination,
             )
             commands.append(SendOrder(serial, body))
             commands += self._mark_dispatched(trip.run_id, order_id)

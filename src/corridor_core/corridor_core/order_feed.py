@@ -6,6 +6,11 @@ node released and the rest as horizon; each :meth:`OrderFeed.extend` is an order
 starts at the stitching node (the last base node, resent unchanged) and releases up to a new
 index. The feed remembers the last message body until the truck's state acknowledges it
 (same ``orderId``, ``orderUpdateId`` at least as high), so it can be sent again.
+
+Node actions: a loaded trip's order carries ``pick`` on its first node when the truck loads
+there (the run's origin yard) and ``drop`` on its last node when that is the run's destination
+(both HARD, parameter ``loadId`` = the container number: the truck stands under the crane until
+they finish), and ``waitForTrigger`` on the checkpoint gate (see :func:`wait_action`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from corridor_core.vda5050 import StateReport, build_order
 
 WAIT_FOR_TRIGGER = "waitForTrigger"
 TRIGGER = "trigger"
+PICK, DROP = "pick", "drop"
 # Action states that mean an action has not run to its end yet.
 OPEN_ACTION_STATES = ("WAITING", "INITIALIZING", "RUNNING", "PAUSED")
 
@@ -32,6 +38,19 @@ def wait_action(action_id: str) -> dict[str, Any]:
         "blockingType": "HARD",
         "actionDescription": "wait at the checkpoint gate until customs clears the container",
         "actionParameters": [{"key": "triggerType", "value": "clearance"}],
+    }
+
+
+def load_action(action_id: str, action_type: str, load_id: str) -> dict[str, Any]:
+    """A ``pick`` or ``drop`` node action for the container ``load_id`` (HARD: the truck stands
+    under the crane while it runs)."""
+    what = "load" if action_type == PICK else "unload"
+    return {
+        "actionId": action_id,
+        "actionType": action_type,
+        "blockingType": "HARD",
+        "actionDescription": f"{what} container {load_id} at the yard crane",
+        "actionParameters": [{"key": "loadId", "value": load_id}],
     }
 
 
@@ -63,6 +82,9 @@ class OrderFeed:
         sent_at_s: when it was (last) sent, on the controller's clock.
         acked: the truck's state showed ``order_id`` at ``update_id`` or later.
         triggered_at_s: when the trigger for ``wait_index`` was sent (inf: not yet).
+        load_id: container number of the trip's load ("" for an empty drive).
+        pick: the first stop carries ``pick`` (the truck loads there).
+        drop: the last stop carries ``drop`` (the truck unloads there).
     """
 
     truck: str
@@ -77,6 +99,9 @@ class OrderFeed:
     acked: bool = True
     triggered_at_s: float = math.inf
     sends: int = 0
+    load_id: str = ""
+    pick: bool = False
+    drop: bool = False
     _routes: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -94,6 +119,17 @@ class OrderFeed:
         """actionId of this order's ``waitForTrigger`` ("" when it has none)."""
         return f"{self.order_id}:clearance" if self.wait_index is not None else ""
 
+    @property
+    def drop_action_id(self) -> str:
+        """actionId of this order's ``drop`` ("" when it has none)."""
+        return f"{self.order_id}:drop" if self.drop else ""
+
+    def unloading(self, action_states: Sequence[tuple[str, str]]) -> bool:
+        """The truck's ``action_states`` (actionId, actionStatus) show this order's ``drop``
+        not yet run to its end."""
+        drop = self.drop_action_id
+        return bool(drop) and any(a == drop and s in OPEN_ACTION_STATES for a, s in action_states)
+
     def start(
         self,
         lane_map: LaneMap,
@@ -103,9 +139,17 @@ class OrderFeed:
         released: int,
         wait_index: int | None,
         now_s: float,
+        *,
+        load_id: str = "",
+        pick: bool = False,
+        drop: bool = False,
     ) -> dict[str, Any]:
-        """A new order over ``stops`` with stops ``0..released`` released. Returns its body."""
+        """A new order over ``stops`` with stops ``0..released`` released. Returns its body.
+
+        ``pick`` / ``drop`` put those actions for container ``load_id`` on the first / last stop.
+        """
         self.order_id, self.update_id, self.run_id = order_id, 0, run_id
+        self.load_id, self.pick, self.drop = load_id, pick and bool(load_id), drop and bool(load_id)
         self.stops, self.released, self.wait_index = tuple(stops), released, wait_index
         self.triggered_at_s = math.inf
         return self._send(self._body(lane_map, 0), now_s)
@@ -159,9 +203,15 @@ class OrderFeed:
             self._leg(lane_map, self.stops[i], self.stops[i + 1])
             for i in range(first, len(self.stops) - 1)
         ]
-        actions = {}
+        actions: dict[int, list[dict[str, Any]]] = {}
+        if self.pick and first == 0:
+            actions[0] = [load_action(f"{self.order_id}:pick", PICK, self.load_id)]
         if self.wait_index is not None and self.wait_index >= first:
-            actions[self.wait_index - first] = [wait_action(self.wait_action_id)]
+            actions.setdefault(self.wait_index - first, []).append(wait_action(self.wait_action_id))
+        if self.drop:
+            actions.setdefault(len(self.stops) - 1 - first, []).append(
+                load_action(self.drop_action_id, DROP, self.load_id)
+            )
         return build_order(
             lane_map,
             legs,

@@ -40,11 +40,17 @@ class PureTruck:
     log: list[tuple[str, str, float, float]] = field(default_factory=list)  # seg, dir, in, out
     enter_s: float = 0.0
     alive: bool = True
+    crane_s: float = 0.0  # a pick or drop runs this long (0: at once)
+    busy: list[str] = field(default_factory=list)  # pick / drop actions running
+    busy_since: float = 0.0
+    new_orders_while_busy: list[str] = field(default_factory=list)
 
     def receive(self, body: dict) -> None:
         assert not check_order({**body, **HEADER}), check_order({**body, **HEADER})
         if body["orderId"] != self.order_id:
             assert not self.nodes, f"{self.serial}: new order while busy"
+            if self.busy:
+                self.new_orders_while_busy.append(body["orderId"])
             assert body["nodes"][0]["nodeId"] == self.node
             self.nodes, self.edges = body["nodes"][1:], body["edges"]
             self.last_seq = body["nodes"][0]["sequenceId"]
@@ -57,16 +63,35 @@ class PureTruck:
             self.edges = keep_e + body["edges"]
         self.order_id, self.update_id = body["orderId"], body["orderUpdateId"]
         for node in body["nodes"]:
-            for action in node["actions"]:
-                self.waiting.setdefault(action["actionId"], "WAITING")
+            for action in node["actions"]:  # pick and drop: an instant crane, or crane_s
+                done = action["actionType"] != "waitForTrigger" and not self.crane_s
+                self.waiting.setdefault(action["actionId"], "FINISHED" if done else "WAITING")
+        if body["nodes"][0]["sequenceId"] == 0:
+            self._start_crane(body["nodes"][0]["actions"], self.busy_since)
 
     def last_seq_base(self) -> int:
         released = [n for n in self.nodes if n["released"]]
         return released[-1]["sequenceId"] if released else self.last_seq
 
+    def _start_crane(self, actions: list[dict], now: float) -> None:
+        for action in actions:
+            if action["actionType"] in ("pick", "drop") and self.crane_s:
+                self.waiting[action["actionId"]] = "RUNNING"
+                self.busy.append(action["actionId"])
+                self.busy_since = now
+
     def step(self, now: float, speed_of) -> bool:
         if not self.alive:
             return False
+        self.busy_since = self.busy_since if self.busy else now
+        if self.busy:
+            if now < self.busy_since + self.crane_s:
+                return False
+            for action_id in self.busy:
+                if self.waiting[action_id] == "RUNNING":
+                    self.waiting[action_id] = "FINISHED"
+            self.busy = []
+            return True
         if math.isinf(self.arrive_s):
             if self.nodes and self.nodes[0]["released"] and not self._held():
                 edge = self.edges[0]
@@ -81,6 +106,7 @@ class PureTruck:
         self.log.append((seg, direction, self.enter_s, now))
         self.node, self.last_seq = node["nodeId"], node["sequenceId"]
         self.arrive_s = math.inf
+        self._start_crane(node["actions"], now)
         return True
 
     def _held(self) -> bool:
@@ -224,6 +250,19 @@ def test_one_run_goes_piece_by_piece_and_waits_for_clearance() -> None:
     # the truck crossed km 0 (segment S4a starts there) only after clearance
     s4 = [e for e in loop.trucks["T01"].log if e[0] == "S4a"]
     assert s4 and s4[0][2] >= loop.cleared_at["R001"]
+
+
+def test_the_next_order_waits_for_the_drop_under_the_crane() -> None:
+    loop = _loop(1, 0, [_run(1, True), _run(2, False)])
+    truck = loop.trucks["T01"]
+    truck.crane_s = 150.0  # pick and drop take 150 s each
+    loop.run(4000)
+    assert [loop.ctl.run(r).state for r in ("R001", "R002")] == [RunState.COMPLETED] * 2
+    drops = {a: s for a, s in truck.waiting.items() if a.endswith(":drop")}
+    picks = {a: s for a, s in truck.waiting.items() if a.endswith(":pick")}
+    assert len(drops) == 2 and len(picks) == 2, truck.waiting
+    assert set(drops.values()) == set(picks.values()) == {"FINISHED"}, truck.waiting
+    assert truck.new_orders_while_busy == []
 
 
 def test_held_run_never_crosses_and_the_truck_is_freed() -> None:

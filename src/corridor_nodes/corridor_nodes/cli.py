@@ -5,10 +5,13 @@
                    with the planner, emulated fleet), run the reference scenario's workload for
                    ``--minutes`` simulated minutes at an accelerated clock, print the timeline
                    and throughput, shut down. ``--record DIR`` writes every MQTT message to
-                   ``DIR/mqtt.jsonl``. ``--agreement NAME`` and ``--start ISO`` set the windows
-                   the vehicle bridge obeys and the instant the stack's clock starts at.
-                   ``--skeleton`` runs the four-run walking skeleton instead
-                   (``--keep-running`` leaves the stack up for exploration until Ctrl-C).
+                   ``DIR/mqtt.jsonl``. ``--out DIR`` writes the run in the simulator's formats
+                   (occupancy, crossings, metrics), rebuilt from the recorded VDA 5050
+                   messages, and prints the independent checker's verdict. ``--agreement NAME``
+                   and ``--start ISO`` set the windows the vehicle bridge obeys and the instant
+                   the stack's clock starts at. ``--skeleton`` runs the four-run walking
+                   skeleton instead (``--keep-running`` leaves the stack up for exploration
+                   until Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from corridor_nodes import cli_capacity
@@ -97,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write every message seen on the broker to DIR/mqtt.jsonl",
     )
     run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write occupancy.csv, crossings.csv and metrics.json (the simulator's formats, "
+        "from the trucks' VDA 5050 messages) to DIR and run the checker on them; records "
+        "DIR/mqtt.jsonl unless --record says where",
+    )
+    run.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -158,6 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from corridor_nodes.scenario import ScenarioDriver, Timeline, skeleton_runs
     from corridor_nodes.stack import Stack
 
+    if args.out is not None and args.skeleton:
+        print("corridor run: --out needs the loop, not --skeleton", file=sys.stderr)
+        return 2
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="corridor-run-"))
     fleet = args.fleet or _default(
         "config/fleet.yaml" if args.skeleton else "config/fleet-reference.yaml"
@@ -172,7 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_dir.resolve(),
             args.time_scale,
             controller_node="dispatcher" if args.skeleton else "vehicle_bridge",
-            truck_args=[a for spec in args.fault for a in ("--fault", spec)],
+            truck_args=[a for spec in args.fault for a in ("--fault", spec)]
+            + ["--seed", str(args.seed)],
             agreement_path=agreement_path,
             start_time=start,
         )
@@ -194,6 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"checkpoint {stack.opcua_url}, ROS_DOMAIN_ID {stack.domain_id}"
     )
     recorder = None
+    args.record = args.record or args.out  # --out needs the recording
     if args.record is not None:
         from corridor_links.mosquitto import CONTROLLER_USER
         from corridor_links.recorder import MqttRecorder
@@ -291,6 +309,8 @@ def _run_loop(args: argparse.Namespace, stack: object) -> int:
         driver.run_for(args.minutes)
         print("\n" + "\n".join(driver.summary(args.minutes)) + "\n")
         ok = True
+        if args.out is not None:
+            ok = _write_outputs(args, driver)
     except KeyboardInterrupt:
         print("interrupted")
     except (TimeoutError, RuntimeError) as exc:
@@ -298,6 +318,35 @@ def _run_loop(args: argparse.Namespace, stack: object) -> int:
     finally:
         _shut_down(stack, driver)
     return 0 if ok else 1
+
+
+def _write_outputs(args: argparse.Namespace, driver: object) -> bool:
+    """``--out``: the run directory from the recording, and the checker's verdict."""
+    from corridor_nodes.loop import LoopDriver, write_outputs
+
+    assert isinstance(driver, LoopDriver)
+    metrics, violations = write_outputs(
+        driver, args.out, args.record / "mqtt.jsonl", args.minutes, args.preset, args.seed
+    )
+    tp = metrics["throughput_per_h"]
+    print(
+        f"  {args.out}: border crossings {tp['total']:.1f}/h (southbound "
+        f"{tp['SOUTHBOUND']:.1f}/h, northbound {tp['NORTHBOUND']:.1f}/h), "
+        f"bound {metrics['bound_per_h']:.1f}/h ({metrics['bound_binding']})"
+    )
+    if not violations:
+        print("  checker (corridor sim check): OK, no violations")
+        return True
+    rules = Counter(v.rule for v in violations)
+    print(
+        f"  checker (corridor sim check): {len(violations)} violations: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(rules.items()))
+    )
+    for v in violations[:10]:
+        print(f"    {v.rule}: {v.detail}")
+    if len(violations) > 10:
+        print(f"    ... all of them: corridor sim check {args.out}")
+    return True
 
 
 def _print_summary(driver: object) -> None:

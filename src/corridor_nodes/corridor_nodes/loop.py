@@ -4,7 +4,8 @@ Runs arrive as the workload preset says (Poisson, seeded) and are submitted over
 vehicle bridge plans them and drives the emulated trucks over the broker; when a truck with a
 dispatched run stands at its checkpoint gate, the checkpoint (OPC UA) posts the manifest and
 reads the plate, and customs' decision comes back to the bridge. Prints the key events and, at
-the end, throughput per direction.
+the end, throughput per direction. :func:`write_outputs` turns the run's MQTT recording into a
+run directory in the simulator's formats and checks it (``corridor run --out DIR``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rclpy
@@ -30,6 +33,7 @@ from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
 from corridor_sim.workload import arrivals, preset
 
 OWNERS = ("CSQU", "TEXU", "MSCU", "TGHU", "OOLU", "CMAU")
+EPOCH = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)  # the loop's simulated second 0
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def workload(
     Every ``hold_every``-th run's manifest names another truck's plate, so customs holds it.
     """
     rng = np.random.default_rng(seed)
-    epoch = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)
+    epoch = EPOCH
     loads = arrivals(preset(preset_name), -1800.0, minutes * 60.0, epoch, "Asia/Ho_Chi_Minh", rng)
     lm = stack.lane_map
     cn, vn = lm.yard_of("CN"), lm.yard_of("VN")
@@ -73,6 +77,7 @@ class LoopDriver(ScenarioDriver):
         self.schedule = schedule
         self._next = 0
         self.ready_s = 0.0  # stack clock (s) at which the workload's time 0 falls
+        self.cleared_s: dict[tuple[str, str], float] = {}  # (container, truck): first CLEARED
         self.completed_s: dict[str, float] = {}
         self.plan_events: Counter[str] = Counter()
         self._shown: set[str] = set()
@@ -98,6 +103,13 @@ class LoopDriver(ScenarioDriver):
         self.ready_s = clock.sim_s()
         self.timeline.t0 = time.monotonic() - (time.time() - clock.origin_wall_s)
 
+    @property
+    def t0_epoch_s(self) -> float:
+        """Unix time of the workload's time 0 (what :meth:`sim_s` counts from)."""
+        clock = self.stack.clock
+        assert clock is not None, "the stack is not started"
+        return clock.origin_wall_s + self.ready_s / clock.time_scale
+
     def sim_s(self) -> float:
         """Seconds of the workload's time: the stack's clock since :meth:`restart_clock`."""
         clock = self.stack.clock
@@ -117,6 +129,8 @@ class LoopDriver(ScenarioDriver):
 
     def _on_decision(self, msg: ClearanceDecision) -> None:
         self.decisions[msg.run_id] = msg
+        if msg.decision_name == "CLEARED":
+            self.cleared_s.setdefault((msg.container_number, msg.vehicle_id), self.sim_s())
         if msg.decision_name != "CLEARED":
             self.timeline.add(msg.run_id, f"{msg.decision_name:<11} {'; '.join(msg.reasons)}")
 
@@ -146,9 +160,19 @@ class LoopDriver(ScenarioDriver):
         self.submitter.pump()
 
     def play_checkpoint(self) -> None:
-        """A truck with a dispatched run at its checkpoint gate: manifest, then plate read."""
+        """A truck with a dispatched run at its checkpoint gate: manifest, then plate read.
+
+        A run shown ASSIGNED counts when the truck drives its order (the controller can show a
+        dispatched run as ASSIGNED again after a re-plan moved it to that truck)."""
         for run_id, msg in sorted(self.status.items()):
-            if msg.status_name not in ("DISPATCHED", "IN_PROGRESS"):
+            truck_order = self.vehicles.get(msg.vehicle_id)
+            driven = (
+                msg.status_name == "ASSIGNED"
+                and bool(msg.order_id)
+                and truck_order is not None
+                and truck_order.order_id == msg.order_id
+            )
+            if msg.status_name not in ("DISPATCHED", "IN_PROGRESS") and not driven:
                 continue
             if run_id in self.checkpoint_posted or run_id in self.decisions:
                 continue
@@ -193,3 +217,39 @@ class LoopDriver(ScenarioDriver):
             "  run states at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())),
             "  plan events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.plan_events.items())),
         ]
+
+
+def write_outputs(
+    driver: LoopDriver, out: Path, recording: Path, minutes: float, preset_name: str, seed: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """Write ``out`` in the simulator's formats from the MQTT ``recording`` of this run and
+    check it; returns the metrics and the checker's violations (see
+    :mod:`corridor_sim.loop_outputs`). Clearances are the CLEARED decisions seen on ROS."""
+    from corridor_links.recorder import read_records
+    from corridor_sim.loop_outputs import LoopRun, write_loop_run
+    from corridor_sim.loop_rows import LoopClock, rows_from_records
+
+    stack = driver.stack
+    end_s = minutes * 60.0
+    rows = rows_from_records(
+        read_records(recording),
+        stack.lane_map,
+        LoopClock(driver.t0_epoch_s, driver.timeline.time_scale),
+        driver.cleared_s,
+        stack.fleet.manufacturer,
+        end_s,
+    )
+    run = LoopRun(
+        lane_map=stack.lane_map,
+        map_path=stack.map_path,
+        agreement_path=None,  # the vehicle bridge runs always open
+        epoch=EPOCH,
+        end_s=end_s,
+        preset=preset_name,
+        seed=seed,
+        fleet=len(stack.fleet.trucks),
+        southbound_share=preset(preset_name).southbound_share,
+        offered_loads=sum(1 for a in driver.schedule if a.at_s < end_s),
+        time_scale=driver.timeline.time_scale,
+    )
+    return write_loop_run(run, rows, out)

@@ -23,7 +23,6 @@ from corridor_core.lane_map import (
     LaneMode,
     NodeKind,
     RouteLeg,
-    StationKind,
     VehicleClass,
 )
 from corridor_core.planning.reservations import (
@@ -36,8 +35,8 @@ from corridor_core.planning.reservations import (
 )
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import Direction
+from corridor_core.service_model import DWELL_KINDS  # the stations a truck stops at
 
-DWELL_KINDS = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
 RELEASE_KINDS = (NodeKind.GATE, NodeKind.BORDER_POINT)
 MAX_ATTEMPTS = 400
 
