@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from corridor_core.interlock.limits import DWELL_KINDS, standing_capacity
 from corridor_core.lane_map import (
     LaneMap,
     LaneMode,
     NodeKind,
     RouteLeg,
-    StationKind,
     VehicleClass,
 )
 from corridor_core.planning.reservations import (
@@ -37,7 +37,6 @@ from corridor_core.planning.reservations import (
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import Direction
 
-DWELL_KINDS = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
 RELEASE_KINDS = (NodeKind.GATE, NodeKind.BORDER_POINT)
 MAX_ATTEMPTS = 400
 
@@ -162,11 +161,12 @@ class Router:
         return list(found)
 
     def slots(self, node_id: str) -> float:
-        """How many trucks may stand at a node: any number at yards and parking; elsewhere its
-        holding slots plus the lanes of the stations there (a truck may wait in a gate lane)."""
+        """How many trucks may stand at a node (the interlock's
+        :func:`~corridor_core.interlock.limits.standing_capacity`): any number at yards and
+        parking; elsewhere its holding slots plus the service lanes of its stations."""
         found = self._slots.get(node_id)
         if found is None:
-            found = self._slots[node_id] = standing_slots(self.lane_map, node_id)
+            found = self._slots[node_id] = standing_capacity(self.lane_map, node_id)
         return found
 
     def plan(
@@ -317,14 +317,10 @@ class Router:
 
 
 def standing_slots(lane_map: LaneMap, node_id: str) -> float:
-    """Trucks that may stand at a node (see :meth:`Router.slots`)."""
-    node = lane_map.node(node_id)
-    if node.kind in (NodeKind.YARD, NodeKind.PARKING):
-        return math.inf
-    lanes = max(
-        (st.servers for st in lane_map.stations_at(node_id) if st.kind in DWELL_KINDS), default=0
-    )
-    return float(node.holding_slots + lanes)
+    """Trucks that may stand at a node: the interlock's
+    :func:`~corridor_core.interlock.limits.standing_capacity` (kept under this name for its
+    callers)."""
+    return standing_capacity(lane_map, node_id)
 
 
 def _with_latest(
