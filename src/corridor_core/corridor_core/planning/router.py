@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from corridor_core.interlock.limits import DWELL_KINDS, standing_capacity
+from corridor_core.interlock.limits import DWELL_KINDS, platoon_cap, standing_capacity
 from corridor_core.lane_map import (
     LaneMap,
     LaneMode,
@@ -90,7 +90,8 @@ class Trip:
 @dataclass(frozen=True)
 class Controller:
     """A traffic policy: how many trucks may follow each other through a single-lane block
-    before it must clear (``None``: the platoon size the holding places allow)."""
+    before it must clear (``None``: the platoon size the places at the block's ends allow,
+    see :func:`~corridor_core.interlock.limits.platoon_cap`)."""
 
     name: str
     platoon_cap: int | None
@@ -129,15 +130,11 @@ class Router:
         v = min(seg.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
         headway = self.lane_map.following_for(seg).headway_s(v, self.vehicle.length_m)
         single = seg.lane_mode is LaneMode.SINGLE_ALTERNATING
-        cap = self.controller.platoon_cap
-        if cap is None:
-            ends = [self.lane_map.node(n) for n in (seg.from_node, seg.to_node)]
-            slots = [n.holding_slots for n in ends if n.holding_slots > 0]
-            cap = min(slots) if slots else 8
+        cap = platoon_cap(self.lane_map, segment_id, self.controller.platoon_cap)
         capacity = seg.capacity_trucks or 1_000_000
         if single:
-            capacity = min(capacity, max(1, cap))
-        return SegmentRule(headway, single, seg.all_clear_s, capacity, max(1, cap))
+            capacity = min(capacity, cap)
+        return SegmentRule(headway, single, seg.all_clear_s, capacity, cap)
 
     def traversal_s(self, leg: RouteLeg) -> float:
         """Seconds to drive a leg at the lower of the speed limit and the truck's top speed,
