@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from corridor_core.interlock.leg_time import leg_time_s
 from corridor_core.interlock.limits import DWELL_KINDS, platoon_cap, standing_capacity
 from corridor_core.lane_map import (
     LaneMap,
@@ -139,11 +140,13 @@ class Router:
     def traversal_s(self, leg: RouteLeg) -> float:
         """Seconds to drive a leg at the lower of the speed limit and the truck's top speed,
         starting and ending at rest (conservative: a truck that rolls through a node is early,
-        and trucks never leave a stop before its planned departure)."""
+        and trucks never leave a stop before its planned departure), loaded: the interlock's
+        :func:`~corridor_core.interlock.leg_time.leg_time_s` from rest to rest."""
         v = min(leg.segment.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
         veh = self.vehicle
-        start_stop_s = v / (2 * veh.accel_loaded_mps2) + v / (2 * veh.braking_mps2)
-        return leg.segment.length_m / v + start_stop_s
+        return leg_time_s(
+            leg.segment.length_m, v, 0.0, 0.0, veh.accel_loaded_mps2, veh.braking_mps2
+        )
 
     def dwell_stations(self, node_id: str, direction: Direction) -> list[tuple[str, float, int]]:
         """(station id, mean service s, servers) a truck stops at on this node in this direction."""
