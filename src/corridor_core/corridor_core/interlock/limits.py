@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from corridor_core.lane_map import LaneMap, NodeKind, StationKind
+from corridor_core.lane_map import UNBOUNDED_HOLDING_KINDS, LaneMap, StationKind
 from corridor_core.runs import Direction
 
 DWELL_KINDS: tuple[StationKind, ...] = (
@@ -34,8 +34,8 @@ DWELL_KINDS: tuple[StationKind, ...] = (
 """Station kinds a truck stops at on the lane (it stands at the node while served there).
 The other kinds (yard handling, inspection, battery swap) are at yards."""
 
-UNBOUNDED_KINDS: tuple[NodeKind, ...] = (NodeKind.YARD, NodeKind.PARKING)
-"""Node kinds with room for every truck."""
+UNBOUNDED_KINDS = UNBOUNDED_HOLDING_KINDS
+"""Node kinds with room for every truck (yards, parkings; the map's own definition)."""
 
 DEFAULT_PLATOON_CAP = 8
 """Platoon cap of a block whose ends are both unbounded (a yard or a parking at each end)."""
