@@ -92,12 +92,12 @@ def standing_limits(lane_map: LaneMap) -> dict[str, float]:
 def following_headways(
     lane_map: LaneMap, vehicle_length_m: float, max_speed_kph: float
 ) -> dict[str, float]:
-    """Minimum same-direction headway on each segment at its driving speed."""
+    """Minimum same-direction headway on each segment at its driving speed (the map's
+    following rule, :meth:`~corridor_core.lane_map.FollowingRule.headway_s`)."""
     out = {}
     for seg in lane_map.segments:
-        rule = seg.following or lane_map.following
         v = min(seg.speed_limit_kph, max_speed_kph) / 3.6
-        out[seg.segment_id] = (vehicle_length_m + rule.standstill_gap_m) / v + rule.time_gap_s
+        out[seg.segment_id] = lane_map.following_for(seg).headway_s(v, vehicle_length_m)
     return out
 
 
