@@ -5,10 +5,11 @@ Planner` the dispatcher node runs. The engine plays the world around it: stochas
 service (gates, scanners, cranes, km-0 token, inspections, battery swap), truck kinematics per
 segment, container arrivals and clearances, and the disruptions of the reference scenario.
 
-How trucks execute a plan (the vehicle side of the released base; places and block signals are
-kept by :mod:`corridor_sim.lane_rules`): the planner decides which
-truck carries which load by which route; the lane's interlocks decide when a truck moves, since
-stochastic service makes planned times drift within minutes.
+How trucks execute a plan (the vehicle side of the released base): the planner decides which
+truck carries which load by which route; the interlock (:mod:`corridor_core.interlock`: places,
+block signals, the block-entry and departure rules) decides when a truck moves, since
+stochastic service makes planned times drift within minutes. The engine keeps the physics
+(driving, stations, disruptions) and asks the interlock; the rules, as it applies them:
 
 - a truck leaves a stop when the next stop is released and its services there are done (at a
   yard: as soon as it is loaded; planned departures are not waited for);
@@ -40,14 +41,20 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from corridor_core.interlock import (
+    LaneInterlock,
+    crossing_allowed,
+    leg_time_s,
+    platoon_cap,
+    window_allows_departure,
+)
 from corridor_core.iso6346 import with_check_digit
-from corridor_core.lane_map import LaneMap, LaneMode, NodeKind, Station, StationKind
+from corridor_core.lane_map import LaneMap, NodeKind, Station, StationKind
 from corridor_core.planning.planner import Planner
 from corridor_core.planning.router import CONTROLLERS, Controller, Trip
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
 from corridor_core.service_model import (
-    DWELL_KINDS,
     crane,
     lane_stations,
     selected,
@@ -59,11 +66,8 @@ from corridor_core.service_model import (
 from corridor_sim.des import EventQueue
 from corridor_sim.des import Station as StationQueue
 from corridor_sim.disruptions import DisruptionParams
-from corridor_sim.kinematics import leg_time_s
-from corridor_sim.lane_rules import BlockSignals, Places, opposite
 from corridor_sim.workload import Arrival
 
-DWELL = DWELL_KINDS
 LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
 QUEUE_SAMPLE_S = 60.0
 V = TypeVar("V")
@@ -180,34 +184,24 @@ class CorridorEngine:
         }
         # the map sorts stations per query; the hot path looks them up here instead
         self.stations_at = {n.node_id: lm.stations_at(n.node_id) for n in lm.nodes}
-        self.dwell_at = {
-            (st.node, d) for st in lm.stations if st.kind in DWELL for d in st.directions
-        }
-        self.border = {n.node_id for n in lm.nodes if n.kind is NodeKind.BORDER_POINT}
+        # the interlock: the lane's occupancy as the rules see it, and the rules
+        self.lane = LaneInterlock(lm, self.vehicle.length_m)
+        self.dwell_at = self.lane.dwell_at
+        self.border = self.lane.border
         self.yards = {n.node_id for n in lm.nodes if n.kind is NodeKind.YARD}
-        self.single = {
-            s.segment_id for s in lm.segments if s.lane_mode is LaneMode.SINGLE_ALTERNATING
-        }
+        self.single = self.lane.single
         self.trucks: dict[str, TruckSim] = {}
         self.runs: dict[str, RunInfo] = {}
-        # physical lane state
-        self.in_segment: dict[str, dict[str, Direction]] = {s.segment_id: {} for s in lm.segments}
-        self.last_exit: dict[tuple[str, Direction], float] = {}
-        self.last_entry: dict[tuple[str, Direction], float] = {}
+        # physical lane state (who is inside, last entries and exits: self.lane)
+        self.in_segment = self.lane.inside
         self.lane_free_s: dict[tuple[str, Direction], float] = {}  # earliest next exit
         self.waiting: set[str] = set()
-        stands = self.dwell_at | {(b, d) for b in self.border for d in Direction}
-        self.places = Places(lm, self.single, stands)
-        spacing_m = self.vehicle.length_m + lm.following.standstill_gap_m
-        self.segment_room = {
-            s.segment_id: (int(s.length_m // spacing_m) + 1) * max(1, s.lanes_per_direction)
-            for s in lm.segments
-        }
+        self.places = self.lane.places
         self.driving: dict[str, tuple[str, Direction, float, float]] = {}  # truck -> leg
         # trucks at the end of a segment that may not arrive yet, in lane order (FIFO)
         self.lane_queue: dict[tuple[str, Direction], list[tuple[str, str, float, float]]] = {}
         self.queue_retry_s = math.inf  # a queued through truck may go on at this time
-        self.signals = BlockSignals(self.single)
+        self.signals = self.lane.signals
         # the last entry times into each block (its recent pace, for the window estimates)
         self.block_entries: dict[str, deque[float]] = {s: deque(maxlen=20) for s in self.single}
         # window estimates by (trip, stop, to_border), valid while _ahead_inputs is unchanged
@@ -273,10 +267,10 @@ class CorridorEngine:
         self._set_platoon_caps()
 
     def _set_platoon_caps(self) -> None:
-        caps = {s: self._platoon_cap(s) for s in self.single}
+        cap = self.planner.router.controller.platoon_cap
+        caps = {s: platoon_cap(self.lane_map, s, cap) for s in self.single}
         self._ahead_inputs += 1
-        self.signals.set_caps(caps)
-        self.places.set_platoon_caps(caps)
+        self.lane.set_platoon_caps(caps)
 
     def set_yard_wave(self, wave_s: float) -> None:
         """Trucks leave the yards only at multiples of ``wave_s`` of simulated time, so they
@@ -475,80 +469,49 @@ class CorridorEngine:
     # --- interlocks and driving -------------------------------------------------------------
     def _may_enter(self, tr: TruckSim, trip: Trip, pos: int) -> tuple[bool, float | None]:
         """May the truck drive leg ``pos`` now? (False, t) to retry at t; (False, None) to
-        wait for a change."""
+        wait for a change. The interlock answers: the window (before the border), the crossing
+        (at the border point), then the block entry."""
         now = self.events.now_s
         p = trip.passes[pos]
         seg, d = p.segment, p.direction
         node = trip.stops[pos].node_id
+        truck = tr.truck_id
         if seg in self.single:  # asks again below, once nothing but the lane holds it back
-            self.signals.withdraw(seg, tr.truck_id)
+            self.signals.withdraw(seg, truck)
         crossed = trip.border_s is None or (pos > 0 and self._border_index(trip) < pos)
         if not crossed:
-            span = self.calendar.interval_at(d, now)
             at_yard = pos == 0 and node in self.yards
-            to_border_s: float | None = None  # _ahead_s(trip, 0, to_border=True), once
-            if span is None:
-                # Closed. A truck goes out early only if the window opens by the time it can be
-                # at the border (it waits there for the open: there is no close before it);
-                # one already out goes on toward the border and waits for the open there.
-                ahead = self.calendar.next_open(d, now)
-                if ahead is None or node in self.border:
-                    return False, None
-                if at_yard:
-                    to_border_s = self._ahead_s(trip, 0, to_border=True)
-                    if ahead.open_s > now + to_border_s:
-                        # the same answer until open - to_border while nothing it rests on
-                        # changes (the trip, the calendar, the estimate's inputs)
-                        until_s = ahead.open_s - to_border_s
-                        tr.closed_hold = (trip, until_s, self.calendar, self._ahead_inputs)
-                        return False, None
-                span = ahead
-            # The decision is taken at the yard: out only if it reaches the border before the
-            # last entry and its yard before the close. On the lane it goes on (stopping there
-            # would only leave it on the lane at the close); it crosses while the window is open.
-            if at_yard:
-                state = self.planner.trucks[tr.truck_id]
-                if state.held or (trip.border_s is not None and trip.border_s > span.last_entry_s):
-                    # a trip short of its destination (held for a blockage), or one the planner
-                    # put into a later window: the truck waits at the yard
-                    return False, None
-                if to_border_s is None:
-                    to_border_s = self._ahead_s(trip, 0, to_border=True)
-                if now + to_border_s >= span.last_entry_s:
-                    return False, None
-                if now + self._ahead_s(trip, 0) > span.close_s:
-                    return False, None
+            ok, until_s = window_allows_departure(
+                self.calendar,
+                d,
+                now,
+                at_yard=at_yard,
+                at_border=node in self.border,
+                held=at_yard and self.planner.trucks[truck].held,
+                planned_border_s=trip.border_s,
+                to_border_s=lambda: self._ahead_s(trip, 0, to_border=True),
+                to_end_s=lambda: self._ahead_s(trip, 0),
+            )
+            if not ok:
+                if until_s is not None:
+                    # the same answer until then while nothing it rests on changes (the
+                    # trip, the calendar, the estimate's inputs)
+                    tr.closed_hold = (trip, until_s, self.calendar, self._ahead_inputs)
+                return False, None
         if node in self.border and trip.border_s is not None:
-            if self.token_withheld:
+            cleared_s = self.runs[trip.run_id].cleared_s if trip.run_id else -math.inf
+            if not crossing_allowed(now, self.token_withheld, cleared_s):
                 return False, None
-            if trip.run_id and self.runs[trip.run_id].cleared_s > now:
-                return False, None
-        key = (seg, d)
-        if seg in self.single:
-            if not self.places.has_place(
-                tr.truck_id, trip.stops[pos + 1].node_id, d
-            ) and not self._passes_through(tr.truck_id, trip, pos + 1):
-                # it must not stop inside the block: a place, or a way on. Until it has one it
-                # does not ask for the block either: a truck that cannot go must not stop the
-                # other direction (whose going may be what frees its place)
-                return False, None
-            self.signals.ask(seg, tr.truck_id, d)  # dropped when it enters (or goes stale)
-            if not self._block_free_for(seg, d, tr.truck_id):
-                return False, None
-            if not self._signal_allows(seg, d, tr.truck_id):
-                return False, None
-            clear_at = self.last_exit.get((seg, opposite(d)), -math.inf)
-            clear_at += self.lane_map.segment(seg).all_clear_s
-            if now < clear_at:
-                return False, clear_at
-        same_way = list(self.in_segment[seg].values()).count(d)  # (directions: by identity)
-        if same_way >= self.segment_room[seg]:
-            return False, None  # the lane is full of trucks queued behind a stopped one
-        headway = self._headway_s(seg)
-        ready = self.last_entry.get(key, -math.inf) + headway
-        if now < ready - 1e-9:
-            return False, ready
-        return True, None
+        return self.lane.may_enter(
+            truck,
+            seg,
+            d,
+            now,
+            trip.stops[pos + 1].node_id,
+            self._headway_s(seg),
+            lambda: self._passes_through(truck, trip, pos + 1),
+            self._still_asking,
+        )
 
     def _border_index(self, trip: Trip) -> int:
         """Index of the trip's first stop at a border point (the number of stops if none)."""
@@ -569,39 +532,16 @@ class CorridorEngine:
             return False
         if i + 1 > state.released and not self.planner.auto_release:
             return False  # (auto release: reaching stop i releases the leg after it)
-        node = trip.stops[i].node_id
-        if node in self.border or node in self.yards or (node, trip.direction) in self.dwell_at:
-            return False
-        after = trip.passes[i].segment
-        if after not in self.single:
-            return True
-        if i == 0 or trip.passes[i - 1].segment not in self.single:
-            return False  # only a block's claim reaches into the next block (a passing bay)
-        d = trip.direction
-        return (
-            self._block_free_for(after, d, truck)
-            and self._signal_allows(after, d, truck)
-            and self.places.has_place(truck, trip.stops[i + 1].node_id, d)
+        before = trip.passes[i - 1].segment if i > 0 else None
+        return self.lane.may_roll_through(
+            truck,
+            trip.direction,
+            trip.stops[i].node_id,
+            before,
+            trip.passes[i].segment,
+            trip.stops[i + 1].node_id,
+            self._still_asking,
         )
-
-    def _block_free_for(self, seg: str, d: Direction, truck: str) -> bool:
-        """No opposite-direction truck inside the block or holding a claim on it."""
-        return self.signals.free_for(seg, d, truck, self.in_segment[seg])
-
-    def _platoon_cap(self, seg: str) -> int:
-        """Most trucks one direction may send into a block in a row while the other waits:
-        the controller's platoon limit, else the larger holding place at the block's ends."""
-        cap = self.planner.router.controller.platoon_cap
-        if cap is not None:
-            return max(1, cap)
-        segment = self.lane_map.segment(seg)
-        ends = [self.places.capacity[n] for n in (segment.from_node, segment.to_node)]
-        finite = [int(c) for c in ends if not math.isinf(c)]
-        return max(2, max(finite, default=8))
-
-    def _signal_allows(self, seg: str, d: Direction, truck: str) -> bool:
-        """The block signal (see :class:`BlockSignals`)."""
-        return self.signals.allows(seg, d, truck, self.in_segment[seg], self._still_asking)
 
     def _still_asking(self, truck: str, seg: str) -> bool:
         """Is the truck still standing with ``seg`` as its next leg?"""
@@ -756,22 +696,14 @@ class CorridorEngine:
             exit_s = min(nxt.depart_s, now + 1.3 * drive_s)
         exit_s += self._faults(tr, seg.segment_id, now, exit_s)
         self.lane_free_s[key] = exit_s + headway
-        self.last_entry[key] = now
-        self.in_segment[seg.segment_id][tr.truck_id] = d
-        self.places.leave(tr.truck_id, node)
-        claimed = self.signals.has_claim(seg.segment_id, tr.truck_id)
-        self.signals.drop_claims(tr.truck_id)
+        self.lane.entered(tr.truck_id, seg.segment_id, d, now, node)
         if seg.segment_id in self.single:
             self.block_entries[seg.segment_id].append(now)
             self._ahead_inputs += 1
-            self.signals.withdraw(seg.segment_id, tr.truck_id)
-            if not claimed:  # a claim counted in the phase when it was granted
-                self.signals.count_entry(seg.segment_id, d)
         if self._passes_through(tr.truck_id, trip, pos + 1):
             after = trip.passes[pos + 1].segment
             if after in self.single:  # the next block is this truck's now, and a place after it
-                self.signals.claim(after, tr.truck_id, d)
-                self.places.take(tr.truck_id, trip.stops[pos + 2].node_id, d)
+                self.lane.claim_through(tr.truck_id, after, trip.stops[pos + 2].node_id, d)
         elif self.places.room_at(nxt.node_id, d):
             self.places.take(tr.truck_id, nxt.node_id, d)  # its place there, held from now
         self.driving[tr.truck_id] = (seg.segment_id, d, now, exit_s)
@@ -883,9 +815,8 @@ class CorridorEngine:
     ) -> None:
         now = self.events.now_s
         tr = self.trucks[truck]
-        self.in_segment[seg].pop(truck, None)
+        self.lane.exited(truck, seg, d, now)
         self.driving.pop(truck, None)
-        self.last_exit[(seg, d)] = now
         if self.cfg.record:
             self.occupancy.append((truck, seg, "segment", d.value, entered_s, now))
         tr.node, tr.arrived_s, tr.speed_at_node_mps = node, now, v_end

@@ -1,15 +1,19 @@
 """Independent checker for simulator run directories (contract in ``docs/sim-outputs.md``).
 
 Written from the file contract only: the inputs come through corridor_core's map and agreement
-loaders and ``Agreement.may_enter``; no code is shared with the simulator or the planner.
+loaders and ``Agreement.may_enter``, and the limits are the one definition of each
+(:mod:`corridor_core.interlock.limits`: standing places, lane room); no other code is shared
+with the simulator or the planner.
 Times compare as open intervals with a 1 us tolerance (touching is fine). Rules:
 
 - ``opposite_directions``: on a ``single_alternating`` segment, opposite-direction rows overlap,
   or one enters less than ``all_clear_s`` after the other left.
-- ``over_capacity``: more rows overlap on a resource than it holds: a node its ``holding_slots``
-  plus its stations' servers (yard, parking: unlimited); a station its ``servers``; a segment,
-  per direction, ``lanes_per_direction * (floor(length_m / (shortest vehicle length_m +
-  standstill_gap_m)) + 1)``, and ``capacity_trucks`` in all when set. Rows under 1 us hold none.
+- ``over_capacity``: more rows overlap on a resource than it holds: a node its
+  ``standing_capacity`` (``holding_slots`` plus its stations' servers; yard, parking:
+  unlimited); a station its ``servers``; a segment, per direction, its ``lane_room`` for the
+  shortest vehicle (``lanes_per_direction * (floor(length_m / (length_m of the vehicle +
+  standstill_gap_m)) + 1)``), and ``capacity_trucks`` in all when set. Rows under 1 us hold
+  none.
 - ``crossing_before_clearance``: ``border_s < clearance_s``, or never cleared (empty or ``inf``).
 - ``crossing_outside_window``: ``may_enter(epoch + border_s, direction, before_border=False)``
   refuses (no agreement: always open).
@@ -40,14 +44,15 @@ from zoneinfo import ZoneInfo
 
 from corridor_core.agreement import Agreement, load_agreement
 from corridor_core.errors import CorridorError
-from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
+from corridor_core.interlock.limits import UNBOUNDED_KINDS, lane_room, standing_capacity
+from corridor_core.lane_map import LaneMap, LaneMode
 from corridor_core.map_io import load_map
 from corridor_core.runs import Direction
 
 EPS_S = 1e-6
 OCCUPANCY_COLUMNS = ("vehicle_id", "resource_id", "resource_kind", "direction", "enter_s", "exit_s")
 CROSSING_COLUMNS = ("container_id", "vehicle_id", "direction", "clearance_s", "border_s")
-OFF_LANE_KINDS = (NodeKind.YARD, NodeKind.PARKING)
+OFF_LANE_KINDS = UNBOUNDED_KINDS
 Row = TypeVar("Row")
 OPPOSITE = {Direction.SOUTHBOUND: Direction.NORTHBOUND, Direction.NORTHBOUND: Direction.SOUTHBOUND}
 
@@ -275,25 +280,22 @@ def _sweep(rows: list[Occupancy], capacity: int, what: str) -> list[Violation]:
 
 def _check_capacity(by_resource: ByResource, lane_map: LaneMap) -> list[Violation]:
     out = []
-    servers: dict[str, int] = defaultdict(int)
     for station in lane_map.stations:
-        servers[station.node] += station.servers
         rows = by_resource.get(("station", station.station_id), [])
         out += _sweep(rows, station.servers, f"station {station.station_id}")
     for node in lane_map.nodes:
-        if node.kind not in OFF_LANE_KINDS:
-            capacity = node.holding_slots + servers[node.node_id]
+        capacity = standing_capacity(lane_map, node.node_id)
+        if not math.isinf(capacity):
             rows = by_resource.get(("node", node.node_id), [])
-            out += _sweep(rows, capacity, f"node {node.node_id}")
+            out += _sweep(rows, int(capacity), f"node {node.node_id}")
     shortest_m = min(v.length_m for v in lane_map.vehicle_classes)
     for seg in lane_map.segments:
         rows = by_resource.get(("segment", seg.segment_id), [])
-        gap_m = lane_map.following_for(seg).standstill_gap_m
-        per_lane = math.floor(seg.length_m / (shortest_m + gap_m)) + 1
+        room = lane_room(lane_map, seg.segment_id, shortest_m)
         for direction in Direction:
             own = [r for r in rows if r.direction is direction]
             what = f"segment {seg.segment_id} {direction.value}"
-            out += _sweep(own, per_lane * seg.lanes_per_direction, what)
+            out += _sweep(own, room, what)
         if seg.capacity_trucks is not None:
             what = f"segment {seg.segment_id} (capacity_trucks)"
             out += _sweep(rows, seg.capacity_trucks, what)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from corridor_core.agreement import Agreement
+from corridor_core.interlock.leg_time import leg_time_s
+from corridor_core.interlock.limits import DEFAULT_PLATOON_CAP, DWELL_KINDS, standing_capacity
 from corridor_core.lane_map import (
     LaneMap,
     LaneMode,
@@ -39,9 +41,7 @@ from corridor_core.lane_map import (
 from corridor_core.runs import Direction
 
 S, N = Direction.SOUTHBOUND, Direction.NORTHBOUND
-STOP_KINDS = (StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE)
 REFERENCE_WAIT_S = 300.0
-DEFAULT_PLATOON_CAP = 8  # platoon size where a group ends at a yard or parking
 
 
 class Assumptions(Enum):
@@ -219,7 +219,9 @@ class GroupPlan:
 
 
 def _platoon_limits(lane_map: LaneMap, group: list[Segment], cap: int) -> tuple[int, int]:
-    """Max platoon per direction: slots where it waits and of every bay inside the group."""
+    """Max platoon per direction: the places (the interlock's standing capacity) where it
+    waits and of every bay inside the group, and ``cap`` (where a group ends at a yard or a
+    parking)."""
     ends: dict[str, int] = {}
     for seg in group:
         for node_id in (seg.from_node, seg.to_node):
@@ -228,8 +230,8 @@ def _platoon_limits(lane_map: LaneMap, group: list[Segment], cap: int) -> tuple[
     inner = [n for n, count in ends.items() if count > 1]
 
     def slots(node_id: str) -> int:
-        node = lane_map.node(node_id)
-        return node.holding_slots if node.holding_slots else cap
+        places = standing_capacity(lane_map, node_id)
+        return cap if places >= cap else max(1, int(places))
 
     origin = lane_map.node(lane_map.yard_of(lane_map.southbound_from))
 
@@ -288,27 +290,28 @@ def station_capacity(station: Station, assumptions: Assumptions) -> float:
 def _leg_time_s(
     legs: list[RouteLeg], lane_map: LaneMap, vehicle: VehicleClass, direction: Direction
 ) -> tuple[float, int]:
-    """Driving time along ``legs`` with stops at stations, and the number of stops."""
+    """Driving time along ``legs`` (loaded), and the number of stops: each leg's
+    :func:`~corridor_core.interlock.leg_time.leg_time_s`, stopping at the origin, at every
+    station a truck of ``direction`` always stops at, and at the end, and rolling through the
+    other nodes at the lower speed of the legs on either side."""
     a, b = vehicle.accel_loaded_mps2, vehicle.braking_mps2
     stop_nodes = {
         st.node
         for st in lane_map.stations
-        if st.kind in STOP_KINDS and direction in st.directions and st.share >= 1.0
+        if st.kind in DWELL_KINDS and direction in st.directions and st.share >= 1.0
     }
-    total = 0.0
-    stops = 0
-    prev_v = 0.0
-    for i, leg in enumerate(legs):
-        v = _speed(leg.segment, vehicle)
-        stop_here = i == 0 or leg.start_node in stop_nodes
-        via = 0.0 if stop_here else min(prev_v, v)
-        if i > 0:
-            total += (prev_v - via) ** 2 / (2 * b * prev_v) if prev_v > 0 else 0.0
-        total += (v - via) ** 2 / (2 * a * v) + leg.segment.length_m / v
-        stops += int(stop_here and i > 0)
-        prev_v = v
-    total += prev_v / (2 * b)
-    return total, stops
+    speeds = [_speed(leg.segment, vehicle) for leg in legs]
+    # the speed at each node between legs (0 where the truck stops)
+    via = [
+        0.0 if legs[i].start_node in stop_nodes else min(speeds[i - 1], speeds[i])
+        for i in range(1, len(legs))
+    ]
+    ends = [0.0, *via, 0.0]
+    total = sum(
+        leg_time_s(leg.segment.length_m, v, ends[i], ends[i + 1], a, b)
+        for i, (leg, v) in enumerate(zip(legs, speeds, strict=True))
+    )
+    return total, sum(1 for leg in legs[1:] if leg.start_node in stop_nodes)
 
 
 def fleet_round_trip(

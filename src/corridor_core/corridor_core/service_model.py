@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from corridor_core.distributions import Rng
+from corridor_core.interlock.limits import DWELL_KINDS  # the one definition
 from corridor_core.lane_map import Station, StationKind, VehicleClass
 from corridor_core.runs import Direction
 
-DWELL_KINDS = frozenset(
-    {StationKind.GATE, StationKind.SCANNER, StationKind.TOKEN, StationKind.WEIGHBRIDGE}
-)
-EMPTY_DWELL_KINDS = DWELL_KINDS - {StationKind.SCANNER}
+EMPTY_DWELL_KINDS = frozenset(DWELL_KINDS) - {StationKind.SCANNER}
 
 
 class ShareRng(Protocol):

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from corridor_core.interlock.limits import standing_capacities
 from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
 from corridor_core.runs import Direction
 
@@ -82,32 +83,21 @@ class Violation:
 
 
 def standing_limits(lane_map: LaneMap) -> dict[str, float]:
-    """Trucks that may stand at each node, from the map: any number at yards and parking,
-    otherwise holding slots plus the lanes of the gates, scanners or token desks there."""
-    limits: dict[str, float] = {}
-    for node in lane_map.nodes:
-        if node.kind in (NodeKind.YARD, NodeKind.PARKING):
-            limits[node.node_id] = math.inf
-            continue
-        lanes = [
-            st.servers
-            for st in lane_map.stations
-            if st.node == node.node_id
-            and st.kind.value in ("gate", "scanner", "token", "weighbridge")
-        ]
-        limits[node.node_id] = float(node.holding_slots + max(lanes, default=0))
-    return limits
+    """Trucks that may stand at each node: the one definition,
+    :func:`~corridor_core.interlock.limits.standing_capacity` (any number at yards and
+    parking, otherwise holding slots plus the service lanes of the stations there)."""
+    return standing_capacities(lane_map)
 
 
 def following_headways(
     lane_map: LaneMap, vehicle_length_m: float, max_speed_kph: float
 ) -> dict[str, float]:
-    """Minimum same-direction headway on each segment at its driving speed."""
+    """Minimum same-direction headway on each segment at its driving speed (the map's
+    following rule, :meth:`~corridor_core.lane_map.FollowingRule.headway_s`)."""
     out = {}
     for seg in lane_map.segments:
-        rule = seg.following or lane_map.following
         v = min(seg.speed_limit_kph, max_speed_kph) / 3.6
-        out[seg.segment_id] = (vehicle_length_m + rule.standstill_gap_m) / v + rule.time_gap_s
+        out[seg.segment_id] = lane_map.following_for(seg).headway_s(v, vehicle_length_m)
     return out
 
 

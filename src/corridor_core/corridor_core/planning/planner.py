@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from corridor_core.capacity import plan_group, single_lane_groups
+from corridor_core.interlock.limits import DEFAULT_PLATOON_CAP
 from corridor_core.lane_map import LaneMap, RouteLeg, StationKind, VehicleClass
 from corridor_core.planning.reservations import Blockage, Pass, ReservationTable, Service, Stay
 from corridor_core.planning.router import CORRIDOR, Controller, Router, TimedStop, Trip
@@ -696,5 +697,5 @@ def default_wave_s(lane_map: LaneMap, vehicle: VehicleClass) -> float | None:
     groups = single_lane_groups(lane_map)
     if not groups:
         return None
-    cycles = [plan_group(lane_map, g, vehicle, 0.5, 8).cycle_s for g in groups]
+    cycles = [plan_group(lane_map, g, vehicle, 0.5, DEFAULT_PLATOON_CAP).cycle_s for g in groups]
     return WAVE_ALLOWANCE * max(cycles)

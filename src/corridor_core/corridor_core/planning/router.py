@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from corridor_core.interlock.leg_time import leg_time_s
+from corridor_core.interlock.limits import DWELL_KINDS, platoon_cap, standing_capacity
 from corridor_core.lane_map import (
     LaneMap,
     LaneMode,
@@ -35,7 +37,6 @@ from corridor_core.planning.reservations import (
 )
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import Direction
-from corridor_core.service_model import DWELL_KINDS  # the stations a truck stops at
 
 RELEASE_KINDS = (NodeKind.GATE, NodeKind.BORDER_POINT)
 MAX_ATTEMPTS = 400
@@ -90,7 +91,8 @@ class Trip:
 @dataclass(frozen=True)
 class Controller:
     """A traffic policy: how many trucks may follow each other through a single-lane block
-    before it must clear (``None``: the platoon size the holding places allow)."""
+    before it must clear (``None``: the platoon size the places at the block's ends allow,
+    see :func:`~corridor_core.interlock.limits.platoon_cap`)."""
 
     name: str
     platoon_cap: int | None
@@ -129,24 +131,22 @@ class Router:
         v = min(seg.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
         headway = self.lane_map.following_for(seg).headway_s(v, self.vehicle.length_m)
         single = seg.lane_mode is LaneMode.SINGLE_ALTERNATING
-        cap = self.controller.platoon_cap
-        if cap is None:
-            ends = [self.lane_map.node(n) for n in (seg.from_node, seg.to_node)]
-            slots = [n.holding_slots for n in ends if n.holding_slots > 0]
-            cap = min(slots) if slots else 8
+        cap = platoon_cap(self.lane_map, segment_id, self.controller.platoon_cap)
         capacity = seg.capacity_trucks or 1_000_000
         if single:
-            capacity = min(capacity, max(1, cap))
-        return SegmentRule(headway, single, seg.all_clear_s, capacity, max(1, cap))
+            capacity = min(capacity, cap)
+        return SegmentRule(headway, single, seg.all_clear_s, capacity, cap)
 
     def traversal_s(self, leg: RouteLeg) -> float:
         """Seconds to drive a leg at the lower of the speed limit and the truck's top speed,
         starting and ending at rest (conservative: a truck that rolls through a node is early,
-        and trucks never leave a stop before its planned departure)."""
+        and trucks never leave a stop before its planned departure), loaded: the interlock's
+        :func:`~corridor_core.interlock.leg_time.leg_time_s` from rest to rest."""
         v = min(leg.segment.speed_limit_kph, self.vehicle.max_speed_kph) / 3.6
         veh = self.vehicle
-        start_stop_s = v / (2 * veh.accel_loaded_mps2) + v / (2 * veh.braking_mps2)
-        return leg.segment.length_m / v + start_stop_s
+        return leg_time_s(
+            leg.segment.length_m, v, 0.0, 0.0, veh.accel_loaded_mps2, veh.braking_mps2
+        )
 
     def dwell_stations(self, node_id: str, direction: Direction) -> list[tuple[str, float, int]]:
         """(station id, mean service s, servers) a truck stops at on this node in this direction."""
@@ -161,11 +161,12 @@ class Router:
         return list(found)
 
     def slots(self, node_id: str) -> float:
-        """How many trucks may stand at a node: any number at yards and parking; elsewhere its
-        holding slots plus the lanes of the stations there (a truck may wait in a gate lane)."""
+        """How many trucks may stand at a node (the interlock's
+        :func:`~corridor_core.interlock.limits.standing_capacity`): any number at yards and
+        parking; elsewhere its holding slots plus the service lanes of its stations."""
         found = self._slots.get(node_id)
         if found is None:
-            found = self._slots[node_id] = standing_slots(self.lane_map, node_id)
+            found = self._slots[node_id] = standing_capacity(self.lane_map, node_id)
         return found
 
     def plan(
@@ -316,14 +317,10 @@ class Router:
 
 
 def standing_slots(lane_map: LaneMap, node_id: str) -> float:
-    """Trucks that may stand at a node (see :meth:`Router.slots`)."""
-    node = lane_map.node(node_id)
-    if node.kind in (NodeKind.YARD, NodeKind.PARKING):
-        return math.inf
-    lanes = max(
-        (st.servers for st in lane_map.stations_at(node_id) if st.kind in DWELL_KINDS), default=0
-    )
-    return float(node.holding_slots + lanes)
+    """Trucks that may stand at a node: the interlock's
+    :func:`~corridor_core.interlock.limits.standing_capacity` (kept under this name for its
+    callers)."""
+    return standing_capacity(lane_map, node_id)
 
 
 def _with_latest(

@@ -1,4 +1,10 @@
-"""Truck kinematics on one segment: trapezoidal speed profiles and following headways."""
+"""Leg time, defined once: seconds to drive one segment with a trapezoidal speed profile.
+
+The simulator drives its trucks by it (with the speeds they enter and leave at), the router
+plans every leg by it (from rest to rest, loaded: the conservative case), and the capacity
+calculator adds it up over a yard-to-yard route (stopping at the stations, rolling through the
+other nodes).
+"""
 
 from __future__ import annotations
 

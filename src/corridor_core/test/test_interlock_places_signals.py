@@ -1,16 +1,16 @@
-"""Places and block signals alone, on the reference map (no engine, no clock)."""
+"""The interlock's places and block signals alone, on the reference map (no engine, no clock)."""
 
 from pathlib import Path
 
 import pytest
 
+from corridor_core.interlock import BlockSignals, Places, opposite
 from corridor_core.lane_map import LaneMode, NodeKind
 from corridor_core.map_io import load_map
 from corridor_core.runs import Direction
-from corridor_sim.lane_rules import BlockSignals, Places, opposite
 
 S, N = Direction.SOUTHBOUND, Direction.NORTHBOUND
-MAP = Path(__file__).resolve().parents[2] / "maps" / "tan-thanh-puzhai-2027.yaml"
+MAP = Path(__file__).resolve().parents[3] / "maps" / "tan-thanh-puzhai-2027.yaml"
 
 
 @pytest.fixture(scope="module")
