@@ -25,7 +25,6 @@ malformed or unexpected input becomes a :class:`Problem`, never an exception.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -45,10 +44,17 @@ from corridor_core.dispatcher import (
     view_after_state,
 )
 from corridor_core.fleet import Fleet
+from corridor_core.interlock import Grants, LaneInterlock, platoon_cap
 from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
-from corridor_core.order_feed import OPEN_ACTION_STATES, TRIGGER, OrderFeed, instant_action
+from corridor_core.order_feed import (
+    OPEN_ACTION_STATES,
+    TRIGGER,
+    WAIT_FOR_TRIGGER,
+    OrderFeed,
+    instant_action,
+)
 from corridor_core.planning.planner import Planner
-from corridor_core.planning.router import CORRIDOR, Controller, TimedStop, standing_slots
+from corridor_core.planning.router import CORRIDOR, Controller, TimedStop
 from corridor_core.planning.windows import WindowCalendar, window_blocker
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import StateReport
@@ -108,6 +114,8 @@ class LinkSettings:
     late_tolerance_s: float = 10.0
     trigger_retry_s: float = 30.0
     clearance_allowance_s: float = 120.0
+    trigger_tries: int = 3
+    at_node_tolerance_m: float = 10.0
 
 
 @dataclass
@@ -126,11 +134,13 @@ class _Truck:
     last_state_s: float = -math.inf
     last_header_id: int = -1
     out: str = ""  # why the truck is out of the plan ("" while in it)
-    blocked: tuple[str, ...] = ()  # segments closed while it stands there out of the plan
+    blocked: tuple[str, ...] = ()  # single-lane segments closed in the plan while it is out
     orders_started: int = 0
     last_replan_s: float = -math.inf
     last_cancel_s: float = -math.inf
-    stands_at: str = ""  # node where it stands while out of the plan
+    trigger_tries: int = 0  # triggers sent for the current waitForTrigger
+    factsheet_actions: frozenset[str] | None = None  # actionTypes its factsheet lists
+    needs_operator: str = ""  # it refused our orders or triggers: out until an operator clears
     actions: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus) of the last state
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
 
@@ -165,6 +175,18 @@ class FleetController:
             if s.lane_mode is LaneMode.SINGLE_ALTERNATING
         }
         self._border = {n.node_id for n in self.lane_map.nodes if n.kind is NodeKind.BORDER_POINT}
+        vehicle = self.lane_map.vehicle_class()
+        self.lane = LaneInterlock(self.lane_map, vehicle.length_m)
+        self.lane.set_platoon_caps(
+            {s: platoon_cap(self.lane_map, s, self.controller.platoon_cap) for s in self._single}
+        )
+        self.grants = Grants(self.lane, self.lane_map)
+        self._headway_s = {}
+        for seg in self.lane_map.segments:
+            rule = self.lane_map.following_for(seg)
+            speed_mps = min(seg.speed_limit_kph, vehicle.max_speed_kph) / 3.6
+            lanes = 1 if seg.segment_id in self._single else max(1, seg.lanes_per_direction)
+            self._headway_s[seg.segment_id] = rule.headway_s(speed_mps, vehicle.length_m) / lanes
 
     # --- queries ---------------------------------------------------------------------------
     def run(self, run_id: str) -> RunView | None:
@@ -188,6 +210,43 @@ class FleetController:
     def in_plan(self, vehicle_id: str) -> bool:
         """True while the planner counts on the truck."""
         return vehicle_id in self.planner.trucks
+
+    def closures(self, vehicle_id: str) -> tuple[str, ...]:
+        """What a truck out of the plan still holds of the lane: the segments it may be on,
+        then the nodes where it holds a place; () for a truck in the plan (what it holds is
+        its released base) or one that holds nothing."""
+        if vehicle_id in self.planner.trucks or vehicle_id not in self._trucks:
+            return ()
+        segments = self.grants.held_segments(vehicle_id)
+        nodes = [n for n in self.grants.held_nodes(vehicle_id) if not self.lane.places.unbounded(n)]
+        return (*segments, *nodes)
+
+    # --- operator events on trucks ---------------------------------------------------------
+    def clear_vehicle(
+        self, vehicle_id: str, reason: str, operator: str, now_s: float
+    ) -> tuple[bool, str, list[FleetCommand]]:
+        """An operator accounts for a truck out of the plan (towed away, seen standing): it
+        gives back every segment and place it held, and the lane reopens. The reason and the
+        operator are required and go into the command stream."""
+        truck = self._trucks.get(vehicle_id)
+        if truck is None:
+            return False, f"unknown truck {vehicle_id!r}", []
+        if not reason.strip() or not operator.strip():
+            return False, "clearing a truck needs a reason and an operator", []
+        held = ", ".join(self.closures(vehicle_id))
+        if not held and not truck.needs_operator:
+            return False, f"truck {vehicle_id} holds nothing out of the plan to clear", []
+        if truck.needs_operator:
+            held = f"{held}; {truck.needs_operator}" if held else truck.needs_operator
+            truck.needs_operator = ""
+            truck.out = ""  # it rejoins at its next idle state
+        self.grants.release(vehicle_id, now_s)
+        for segment in truck.blocked:
+            self.planner.unblock_segment(segment, now_s)
+        truck.blocked = ()
+        self.counters["operator_clears"] += 1
+        text = f"cleared by {operator}: {reason} (gives back {held})"
+        return True, "cleared", [Replanned(vehicle_id, text), *self._sync(now_s)]
 
     # --- operator events -------------------------------------------------------------------
     def submit(self, run: ContainerRun, now_s: float) -> tuple[bool, str, list[FleetCommand]]:
@@ -306,7 +365,35 @@ class FleetController:
             commands += self._take_out(serial, f"connection {state}", now_s)
         else:
             truck.last_state_s = now_s
+            commands += self.request_state(serial)
         return commands + self._sync(now_s)
+
+    def request_state(self, serial: str) -> list[FleetCommand]:
+        """Ask a truck for its state and its factsheet now (on ONLINE, and by the link after it
+        subscribed again), so the controller never acts on a stale picture of it."""
+        if serial not in self._trucks:
+            return []
+        self.counters["state_requests"] += 1
+        n = self.counters["state_requests"]
+        actions = (
+            instant_action(f"{serial}-state-{n}", "stateRequest"),
+            instant_action(f"{serial}-factsheet-{n}", "factsheetRequest"),
+        )
+        return [SendInstantActions(serial, actions)]
+
+    def on_factsheet(self, serial: str, action_types: frozenset[str]) -> list[FleetCommand]:
+        """A truck's factsheet: the action types it supports. A truck without
+        ``waitForTrigger`` can never be held at a checkpoint gate, so it is given no run."""
+        truck = self._trucks.get(serial)
+        if truck is None:
+            return [Problem(f"factsheet from unknown truck {serial!r} ignored")]
+        truck.factsheet_actions = action_types
+        if WAIT_FOR_TRIGGER not in action_types:
+            return [
+                Problem(f"truck {serial}'s factsheet lacks {WAIT_FOR_TRIGGER}: given no run"),
+                *self._take_out(serial, f"fault: factsheet lacks {WAIT_FOR_TRIGGER}", 0.0),
+            ]
+        return []
 
     def on_state(self, report: StateReport, now_s: float) -> list[FleetCommand]:
         """A truck's VDA 5050 state."""
@@ -330,15 +417,19 @@ class FleetController:
         commands: list[FleetCommand] = [VehicleChanged(truck.view)] if truck.view != old else []
         truck.feed.on_state(report)
         commands += self._on_errors(report, now_s)
+        serial = report.serial
+        if serial not in self.planner.trucks:
+            commands += self._account(serial, report, now_s)
         if truck.view.connection != "ONLINE" or truck.out.startswith("fault"):
             return commands + self._sync(now_s)
-        serial = report.serial
         if serial not in self.planner.trucks:
             if report.operating_mode in ("AUTOMATIC", "SEMIAUTOMATIC") and not report.driving:
                 busy = any(st in OPEN_ACTION_STATES for _, st in report.action_states)
-                if not report.pending_node_ids and not busy:
+                idle = not report.pending_node_ids and not busy
+                accounted = set(self.closures(serial)) <= {report.last_node_id}
+                if idle and (accounted or self._proven_at(report)):
                     commands += self._bring_in(serial, report.last_node_id, now_s)
-                elif now_s - truck.last_cancel_s > self.settings.resend_after_s:
+                elif not idle and now_s - truck.last_cancel_s > self.settings.resend_after_s:
                     # it still holds an order we no longer drive: cancel it, then take it in
                     truck.last_cancel_s = now_s
                     self.counters["cancels"] += 1
@@ -347,8 +438,41 @@ class FleetController:
                     )
                     commands.append(SendInstantActions(serial, (action,)))
         elif report.last_node_id and report.last_node_id != old.last_node_id:
+            self.grants.passed(serial, report.last_node_id, now_s)
             commands += self._progress(serial, report.last_node_id, now_s)
         return commands + self._sync(now_s)
+
+    def _proven_at(self, report: StateReport) -> bool:
+        """The state proves the truck stands at its last node: not driving, nothing left of
+        its order, and its position within the tolerance of that node."""
+        if (
+            report.driving
+            or report.pending_node_ids
+            or not self.lane_map.has_node(report.last_node_id)
+        ):
+            return False
+        node = self.lane_map.node(report.last_node_id)
+        gap_m = math.hypot(report.x_m - node.x_m, report.y_m - node.y_m)
+        return gap_m <= self.settings.at_node_tolerance_m
+
+    def _account(self, serial: str, report: StateReport, now_s: float) -> list[FleetCommand]:
+        """A truck out of the plan reported: what lies behind it is given back; proven
+        standing at a node, it keeps only its place there and the lane reopens."""
+        truck = self._trucks[serial]
+        before = self.closures(serial)
+        if report.last_node_id:
+            self.grants.passed(serial, report.last_node_id, now_s)
+        if self._proven_at(report) and serial in self.grants.path:
+            self.grants.stand(serial, report.last_node_id, now_s)
+        held = set(self.grants.held_segments(serial))
+        reopened = [seg for seg in truck.blocked if seg not in held]
+        for segment in reopened:
+            self.planner.unblock_segment(segment, now_s)
+        truck.blocked = tuple(seg for seg in truck.blocked if seg in held)
+        if self.closures(serial) != before:
+            where = ", ".join(self.closures(serial)) or "nothing"
+            return [Replanned(serial, f"reported at {report.last_node_id}: holds {where}")]
+        return []
 
     def tick(self, now_s: float) -> list[FleetCommand]:
         """Periodic: silent trucks, re-sends, trigger retries, releases, dispatch."""
@@ -388,10 +512,15 @@ class FleetController:
         truck = self._trucks[serial]
         if not node or not self.lane_map.has_node(node):
             return [Problem(f"truck {serial} reports unknown node {node!r}; kept out of the plan")]
+        actions = truck.factsheet_actions
+        if actions is not None and WAIT_FOR_TRIGGER not in actions:
+            return []  # its factsheet lacks waitForTrigger (see on_factsheet)
         for segment in truck.blocked:
             self.planner.unblock_segment(segment, now_s)
-        truck.blocked, truck.out, truck.stands_at = (), "", ""
+        truck.blocked, truck.out = (), ""
+        self.grants.stand(serial, node, now_s)  # it stands there, with nothing released
         truck.feed = OrderFeed(serial)  # a truck back in the plan starts a fresh order
+        truck.trigger_tries = 0
         self.planner.add_truck(serial, node, now_s)
         return [Replanned(serial, f"joins the plan at {node}")]
 
@@ -405,25 +534,24 @@ class FleetController:
         for entry in self._runs.values():
             mine = entry.view.vehicle_id == serial and not entry.view.state.final
             if mine and entry.loaded:
-                self.planner.withdraw_run(entry.run.run_id, now_s)
+                # for good, even past km 0: the run never goes back to the pool with this
+                # truck's clearance
+                self.planner.withdraw_run(entry.run.run_id, now_s, even_if_crossed=True)
+                entry.observation = entry.decision = None
                 commands.append(self._set(entry, RunState.FAILED, reason=f"truck {serial} {why}"))
         node = state.node
-        # A truck lost while driving closes the segment it is on to the others; one standing
-        # at a node keeps its standing slot there (see _base_ends) until it is back.
-        blocked: set[str] = set()
-        if truck.view.driving and state.trips:
-            trip = state.trips[0]
-            ahead = trip.stops[min(state.position + 1, len(trip.stops) - 1)].node_id
-            if ahead != node:
-                blocked = self._piece_segments([node, ahead])
-        truck.stands_at = "" if blocked else node
+        # It keeps every segment and place of its released base (the grants) until a state
+        # proves where it is or an operator clears it; the plan routes around its blocks.
         self.planner.remove_truck(serial, now_s)
-        for segment in sorted(blocked):
+        blocked = sorted(set(self.grants.held_segments(serial)) & self._single)
+        for segment in blocked:
             self.planner.block_segment(segment, now_s, reason=f"truck {serial} {why}")
-        truck.blocked, truck.out = tuple(sorted(blocked)), why
+        truck.blocked, truck.out = tuple(blocked), why
         self.counters["taken_out"] += 1
-        where = f"; closes {', '.join(sorted(blocked))}" if blocked else ""
-        return [*commands, Replanned(serial, f"{why}: leaves the plan at {node}{where}")]
+        held = ", ".join(self.closures(serial))
+        where = f"; keeps {held}" if held else ""
+        closes = f"; closes {', '.join(blocked)}" if blocked else ""
+        return [*commands, Replanned(serial, f"{why}: leaves the plan at {node}{where}{closes}")]
 
     def _on_errors(self, report: StateReport, now_s: float) -> list[FleetCommand]:
         """FATAL errors take the truck out of the plan; order rejections are handled when the
@@ -438,7 +566,7 @@ class FleetController:
             commands = self._take_out(report.serial, f"fault: {text}", now_s)
             truck.out = f"fault: {text}"
             return commands
-        if truck.out.startswith("fault") and not report.errors:
+        if truck.out.startswith("fault") and not report.errors and not truck.needs_operator:
             truck.out = ""  # fault cleared; it rejoins on its next idle state
         return []
 
@@ -473,7 +601,7 @@ class FleetController:
         truck = self._trucks[serial]
         truck.feed.acked = True
         commands = self._take_out(serial, "fault: refuses orders", now_s)
-        truck.out = "fault: refuses orders"
+        truck.out = truck.needs_operator = "fault: refuses orders"
         return commands
 
     # --- internals: progress and release ---------------------------------------------------
@@ -574,6 +702,8 @@ class FleetController:
             commands += self._mark_dispatched(trip.run_id, order_id)
             return commands  # its first release follows the truck's acknowledgement
         commands += self._trigger(serial, now_s)
+        if serial not in self.planner.trucks:
+            return commands  # it refused the trigger and left the plan
         commands += self._release(serial, trip.stops, now_s)
         return commands
 
@@ -595,14 +725,22 @@ class FleetController:
             return [self._set(entry, RunState.DISPATCHED, order_id=order_id)]
         return [self._set(entry, entry.view.state, order_id=order_id)]
 
-    def _cleared(self, run_id: str) -> bool:
+    def _cleared(self, run_id: str, serial: str) -> bool:
+        """Customs cleared this run for this truck (a clearance is for one truck and one open
+        run: never for another truck, never for a run that has ended)."""
         entry = self._runs.get(run_id)
-        return entry is not None and entry.decision is not None and entry.decision.cleared
+        return (
+            entry is not None
+            and not entry.view.state.final
+            and entry.view.vehicle_id == serial
+            and entry.decision is not None
+            and entry.decision.cleared
+        )
 
     def _trigger(self, serial: str, now_s: float) -> list[FleetCommand]:
         truck = self._trucks[serial]
         feed = truck.feed
-        if feed.wait_index is None or not self._cleared(feed.run_id):
+        if feed.wait_index is None or not self._cleared(feed.run_id, serial):
             return []
         if feed.released < feed.wait_index:
             return []
@@ -611,8 +749,13 @@ class FleetController:
         )
         first = math.isinf(feed.triggered_at_s)
         retry = waiting and now_s - feed.triggered_at_s >= self.settings.trigger_retry_s
+        refused = self._trigger_refused(serial)
+        if refused or (retry and truck.trigger_tries >= self.settings.trigger_tries):
+            why = refused or f"{truck.trigger_tries} triggers left its waitForTrigger running"
+            return self._refuse_trigger(serial, why, now_s)
         if not (first or retry):
             return []
+        truck.trigger_tries += 1
         feed.triggered_at_s = now_s
         self.counters["triggers"] += 1
         action = instant_action(
@@ -621,6 +764,43 @@ class FleetController:
             actionId=feed.wait_action_id,
         )
         return [SendInstantActions(serial, (action,))]
+
+    def _trigger_refused(self, serial: str) -> str:
+        """Why the truck's last state shows our trigger refused ("" when it does not): the
+        trigger or its waitForTrigger FAILED."""
+        truck = self._trucks[serial]
+        wait = truck.feed.wait_action_id
+        for action_id, status in truck.actions:
+            if status != "FAILED":
+                continue
+            if action_id == wait or action_id.startswith(f"{truck.feed.order_id}:trigger:"):
+                errors = "; ".join(truck.view.errors) or "no error given"
+                return f"action {action_id} FAILED ({errors})"
+        return ""
+
+    def _refuse_trigger(self, serial: str, why: str, now_s: float) -> list[FleetCommand]:
+        """The truck does not end its waitForTrigger on our trigger: it leaves the plan as a
+        fault (it gets no run until it rejoins fault-free), its run fails with the truck's
+        error, and it keeps what it holds until it is proven standing."""
+        self.counters["trigger_refused"] += 1
+        truck = self._trucks[serial]
+        run_id = truck.feed.run_id
+        commands: list[FleetCommand] = [Problem(f"truck {serial} refused trigger: {why}")]
+        entry = self._runs.get(run_id)
+        if entry is not None and not entry.view.state.final:
+            self.planner.withdraw_run(run_id, now_s, even_if_crossed=True)
+            entry.observation = entry.decision = None
+            commands.append(
+                self._set(entry, RunState.FAILED, reason=f"truck {serial} refused trigger: {why}")
+            )
+        truck.feed.wait_index = None  # nothing more to trigger on this order
+        commands += self._take_out(serial, f"fault: refused trigger: {why}", now_s)
+        truck.out = truck.needs_operator = f"fault: refused trigger: {why}"
+        # it stops at its next node and drops the order; once a state shows it standing, it
+        # keeps only its place there (see _account)
+        self.counters["cancels"] += 1
+        cancel = instant_action(f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder")
+        return [*commands, SendInstantActions(serial, (cancel,))]
 
     def _release(
         self, serial: str, stops: tuple[TimedStop, ...], now_s: float
@@ -646,7 +826,10 @@ class FleetController:
                 self.planner.report_position(serial, base_end.node_id, now_s)
                 return [Replanned(serial, f"waits at {base_end.node_id}: {blocked_by}")]
             return []
+        start = state.released
         self.planner.release_through(serial, nxt)
+        direction = self.planner.trucks[serial].trips[0].direction
+        self.grants.grant(serial, direction, node_ids[start : nxt + 1], now_s)
         self.counters["releases"] += 1
         return [SendOrder(serial, feed.extend(self.lane_map, node_ids, nxt, now_s))]
 
@@ -664,31 +847,16 @@ class FleetController:
         if (
             feed.wait_index is not None
             and start >= feed.wait_index
-            and not self._cleared(feed.run_id)
+            and not self._cleared(feed.run_id, serial)
         ):
             return "no clearance yet"
         piece = [s.node_id for s in stops[start : end + 1]]
         window = self._window_blocker(serial, stops, start, end, now_s)
         if window:
             return window
-        mine = self._piece_segments(piece)
-        for other, truck in sorted(self._trucks.items()):
-            closed = mine & set(truck.blocked) & self._single
-            if other != serial and closed:
-                return f"single-lane {sorted(closed)[0]} held by {other} (out of the plan)"
-        for other, (direction, segments) in self._claims(exclude=serial).items():
-            if direction is not trip.direction and mine & segments & self._single:
-                return f"single-lane {sorted(mine & segments & self._single)[0]} held by {other}"
-        end_node = piece[-1]
-        slots = standing_slots(self.lane_map, end_node)
-        if not math.isinf(slots):
-            # all slots, but one direction never takes the last one: the other direction
-            # always has room to come in, so two holding places never lock each other
-            ends = [d for n, d in self._base_ends(exclude=serial) if n == end_node]
-            same = sum(1 for d in ends if d is trip.direction)
-            if len(ends) >= slots or (slots > 1 and same >= slots - 1):
-                return f"no free slot at {end_node}"
-        return ""
+        return self.grants.blocker(
+            serial, trip.direction, piece, now_s, self._headway_s.__getitem__
+        )
 
     def _window_blocker(
         self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float
@@ -708,7 +876,7 @@ class FleetController:
             to_exit = self._ahead_s(stops, start, len(stops) - 1, direction)
         feed = self._trucks[serial].feed
         waits = feed.wait_index is not None and start < feed.wait_index
-        if waits and not self._cleared(feed.run_id):
+        if waits and not self._cleared(feed.run_id, serial):
             to_border += self.settings.clearance_allowance_s
             to_exit = None if to_exit is None else to_exit + self.settings.clearance_allowance_s
         return window_blocker(
@@ -756,39 +924,6 @@ class FleetController:
             return f"{where}no {direction.value} window left in the agreement's calendar"
         opens_h = max(0.0, ahead.open_s - now_s) / 3600.0
         return f"{where}waits for the next window (opens in {opens_h:.1f} h)"
-
-    def _piece_segments(self, nodes: list[str]) -> set[str]:
-        out = set()
-        for a, b in itertools.pairwise(nodes):
-            out |= {leg.segment.segment_id for leg in self.planner.route(a, b)}
-        return out
-
-    def _claims(self, exclude: str) -> dict[str, tuple[Direction, set[str]]]:
-        """Per truck: direction and segments of its released, not yet driven base."""
-        out = {}
-        for serial, state in self.planner.trucks.items():
-            if serial == exclude or not state.trips:
-                continue
-            trip = state.trips[0]
-            nodes = [s.node_id for s in trip.stops[state.position : state.released + 1]]
-            if len(nodes) > 1:
-                out[serial] = (trip.direction, self._piece_segments(nodes))
-        return out
-
-    def _base_ends(self, exclude: str) -> list[tuple[str, Direction | None]]:
-        """Where each other truck will stand next (its base's end), with its direction;
-        trucks out of the plan count where they stand (direction None)."""
-        ends: list[tuple[str, Direction | None]] = []
-        for serial, state in self.planner.trucks.items():
-            if serial != exclude and state.trips:
-                trip = state.trips[0]
-                ends.append((trip.stops[state.released].node_id, trip.direction))
-            elif serial != exclude:
-                ends.append((state.node, None))
-        for serial, truck in self._trucks.items():
-            if serial != exclude and truck.stands_at and serial not in self.planner.trucks:
-                ends.append((truck.stands_at, None))
-        return ends
 
     def _set(self, entry: _Run, new: RunState, **changes: Any) -> RunChanged:
         if new is not entry.view.state:

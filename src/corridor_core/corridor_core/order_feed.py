@@ -206,7 +206,11 @@ class OrderFeed:
         actions: dict[int, list[dict[str, Any]]] = {}
         if self.pick and first == 0:
             actions[0] = [load_action(f"{self.order_id}:pick", PICK, self.load_id)]
-        if self.wait_index is not None and self.wait_index >= first:
+        # an update starts at the stitching node: an action already sent there is not sent
+        # again (VDA 5050 would append it, and the truck would wait twice)
+        if self.wait_index is not None and (
+            self.wait_index > first or (self.wait_index == first and self.update_id == 0)
+        ):
             actions.setdefault(self.wait_index - first, []).append(wait_action(self.wait_action_id))
         if self.drop:
             actions.setdefault(len(self.stops) - 1 - first, []).append(

@@ -14,7 +14,7 @@ from pathlib import Path
 from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_core.dispatcher import ClearanceIssued, Problem, SendOrder
 from corridor_core.fleet import Fleet, Truck
-from corridor_core.fleet_controller import FleetController, SendInstantActions
+from corridor_core.fleet_controller import FleetController, LinkSettings, SendInstantActions
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.map_io import load_map
 from corridor_core.runs import ContainerRun, Direction, RunState
@@ -126,7 +126,7 @@ class PureTruck:
         return StateReport(
             "M", self.serial, self.header, self.order_id, self.update_id, self.node,
             self.last_seq, tuple(n["nodeId"] for n in self.nodes), not math.isinf(self.arrive_s),
-            100.0, 0.0, 0.0, "AUTOMATIC", (),
+            100.0, MAP.node(self.node).x_m, MAP.node(self.node).y_m, "AUTOMATIC", (),
             action_states=tuple(sorted(self.waiting.items())),
         )  # fmt: skip
 
@@ -155,12 +155,17 @@ class Loop:
     decisions: dict[str, bool] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     triggers: int = 0
+    deaf: set[str] = field(default_factory=set)  # trucks cut off the network both ways
 
     def execute(self, commands: list, now: float) -> None:
         # in send order, as MQTT delivers them: commands caused by a state go to the back
         pending = list(commands)
         while pending:
             c = pending.pop(0)
+            if getattr(c, "vehicle_id", "") in self.deaf and isinstance(
+                c, SendOrder | SendInstantActions
+            ):
+                continue  # lost on the way: the truck is off the network
             if isinstance(c, SendOrder):
                 truck = self.trucks[c.vehicle_id]
                 if truck.alive:
@@ -187,8 +192,8 @@ class Loop:
             elif isinstance(c, Problem):
                 self.problems.append(c.text)
 
-    def run(self, until_s: float, dt: float = 1.0) -> None:
-        now = 0.0
+    def run(self, until_s: float, dt: float = 1.0, start_s: float = 0.0) -> None:
+        now = start_s
         while now < until_s:
             self.execute(self.ctl.tick(now), now)
             for truck in self.trucks.values():
@@ -212,11 +217,17 @@ class Loop:
         self.execute(self.ctl.on_plate_read(PlateObservation(plate, "L1", f"X{now}"), now), now)
 
 
-def _loop(south: int, north: int, runs: list[ContainerRun], hold: set[str] = frozenset()) -> Loop:
+def _loop(
+    south: int,
+    north: int,
+    runs: list[ContainerRun],
+    hold: set[str] = frozenset(),
+    settings: LinkSettings | None = None,
+) -> Loop:
     trucks = [Truck(f"T{i:02d}", f"桂F·D31{i:02d}", "Z-CN") for i in range(1, south + 1)]
     trucks += [Truck(f"T{i:02d}", f"桂F·D31{i:02d}", "Z-VN")
                for i in range(south + 1, south + north + 1)]  # fmt: skip
-    ctl = FleetController(MAP, Fleet("M", tuple(trucks)))
+    ctl = FleetController(MAP, Fleet("M", tuple(trucks)), settings=settings or LinkSettings())
     loop = Loop(ctl, {t.serial: PureTruck(t.serial, t.home_node) for t in trucks}, set(hold))
     for t in loop.trucks.values():
         loop.execute(ctl.on_connection(t.serial, "ONLINE", 0.0), 0.0)
@@ -327,3 +338,203 @@ def test_unacknowledged_order_is_sent_again_and_stale_states_are_counted() -> No
     problems = [c for c in ctl.on_state(old, 41.0) if isinstance(c, Problem)]
     assert problems and "stale" in problems[0].text
     assert ctl.counters["stale_states"] == 1
+
+
+# --- regression tests of the deployed path's fault defects (issue 13, item 0 and item 6) -----
+
+
+def _mute_run(loop: Loop, until_s: float, mute: str, at_node: str, nth: int = 1) -> float:
+    """Like Loop.run, but ``mute`` drops off the network right after its ``nth`` report of
+    standing at ``at_node``: no reports out, no orders or instant actions in, and it keeps
+    driving what it was released (a silent truck is not a stopped truck). Returns when."""
+    now, seen, muted = 0.0, 0, math.nan
+    while now < until_s:
+        loop.execute(loop.ctl.tick(now), now)
+        for truck in loop.trucks.values():
+            silent = truck.serial in loop.deaf
+            if truck.alive and now % 10 == 0 and not silent:
+                loop.execute(loop.ctl.on_state(truck.report(), now), now)
+            if truck.step(now, None) and not silent:
+                loop.execute(loop.ctl.on_state(truck.report(), now), now)
+                if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                    loop.checkpoint(truck, now)
+                if truck.serial == mute and truck.node == at_node:
+                    seen += 1
+                    if seen == nth:
+                        loop.deaf.add(mute)
+                        muted = now
+        now += 1.0
+    return muted
+
+
+def test_a_silent_truck_keeps_its_released_base_no_head_on() -> None:
+    """Defect: a truck whose last state said "standing at PB" fell silent while driving on
+    through S4b; it was taken out of the plan and an opposite-direction truck was released
+    through S4b against it. A silent truck keeps every segment and place of its released base
+    until a state proves where it is."""
+    found, muted_at = [], []
+    for south, north, node in ((1, 1, "PB"), (1, 2, "B0"), (1, 3, "P-S"), (2, 2, "PB")):
+        runs = [_run(i, i % 2 == 0) for i in range(1, 9)]
+        # silent after 10 s: taken out while it is still inside the block ahead
+        loop = _loop(south, north, runs, settings=LinkSettings(silent_after_s=10.0))
+        muted_at.append(_mute_run(loop, 2400, "T01", node))
+        found += [f"T01 silent at {node}: {c}" for c in _conflicts(loop.trucks)]
+        assert not loop.ctl.in_plan("T01")
+    assert not any(math.isnan(t) for t in muted_at), muted_at
+    assert not found, found
+
+
+def test_a_run_failed_after_the_border_is_never_dispatched_again() -> None:
+    """Defect: a truck taken out after crossing km 0 had its run put back in the pool with its
+    clearance, and another truck crossed km 0 on the first truck's clearance."""
+    loop = _loop(2, 0, [_run(1, True)])
+    first = ""
+    for now in range(0, 1500):
+        loop.execute(loop.ctl.tick(float(now)), float(now))
+        for truck in loop.trucks.values():
+            if truck.alive and now % 10 == 0:
+                loop.execute(loop.ctl.on_state(truck.report(), now), now)
+            if truck.step(now, None):
+                loop.execute(loop.ctl.on_state(truck.report(), now), now)
+                if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                    loop.checkpoint(truck, now)
+        first = loop.ctl.run("R001").vehicle_id
+        if first and loop.trucks[first].node == "PB":
+            break
+    assert first and loop.trucks[first].node == "PB", "the truck never crossed km 0"
+    loop.trucks[first].alive = False
+    loop.execute(loop.ctl.on_connection(first, "CONNECTIONBROKEN", 1500.0), 1500.0)
+    assert loop.ctl.run("R001").state is RunState.FAILED
+    other = "T02" if first == "T01" else "T01"
+    record = loop.ctl.planner.runs["R001"]
+    assert record.done and not record.truck, "the failed run went back to the pool"
+    loop.run(3000, start_s=1501.0)
+    assert loop.ctl.run("R001").state is RunState.FAILED
+    assert loop.ctl.feed(other).run_id != "R001"
+    assert not [e for e in loop.trucks[other].log if e[0] in ("S3", "S4a")], (
+        "another truck drove to km 0 on the failed run"
+    )
+
+
+def test_a_closed_segment_reopens_by_operator_and_by_a_state_that_proves_the_truck_left() -> None:
+    """Defect: a truck lost on a single-lane segment closed it for good; nothing reopened it."""
+    loop = _loop(1, 1, [_run(1, True), _run(2, False)])
+    loop.run(400)
+    truck = loop.trucks["T01"]
+    report = truck.report()
+    broken = StateReport(**{**report.__dict__, "driving": True, "errors": ("breakdown: x",),
+                            "error_levels": (("breakdown", "FATAL"),)})  # fmt: skip
+    loop.execute(loop.ctl.on_state(broken, 401.0), 401.0)
+    held = loop.ctl.closures("T01")
+    assert "S4b" in held and "G-VN" in held, held  # the block ahead and where it would stand
+    refused, message, _ = loop.ctl.clear_vehicle("T02", "nothing to clear", "op", 402.0)
+    assert not refused and "T02" in message
+    assert not loop.ctl.clear_vehicle("T01", "", "op1", 402.0)[0], "a reason is required"
+    ok, message, cmds = loop.ctl.clear_vehicle("T01", "towed away, checked by camera", "op1", 402.0)
+    assert ok, message
+    assert loop.ctl.closures("T01") == ()
+    assert any("towed away" in getattr(c, "reason", "") for c in cmds)
+    loop.execute(cmds, 402.0)
+    # the northbound run goes through S4b now that the lane is open again
+    loop.run(2400, start_s=403.0)
+    assert loop.ctl.run("R002").state is RunState.COMPLETED
+
+
+def test_a_state_that_proves_where_a_lost_truck_stands_reopens_the_lane() -> None:
+    loop = _loop(1, 1, [_run(1, True), _run(2, False)])
+    loop.run(400)
+    truck = loop.trucks["T01"]
+    loop.execute(loop.ctl.on_connection("T01", "CONNECTIONBROKEN", 401.0), 401.0)
+    assert "S4b" in loop.ctl.closures("T01")
+    truck.nodes, truck.edges, truck.arrive_s = [], [], math.inf  # it stopped at PB
+    loop.execute(loop.ctl.on_state(truck.report(), 402.0), 402.0)
+    assert loop.ctl.closures("T01") == ("PB",), "proven standing: it keeps only its place"
+    loop.execute(loop.ctl.on_connection("T01", "ONLINE", 403.0), 403.0)
+    loop.execute(loop.ctl.on_state(truck.report(), 404.0), 404.0)
+    assert loop.ctl.in_plan("T01"), "back online at a known place, it rejoins the plan"
+
+
+def test_a_lost_truck_that_cannot_prove_where_it_stands_keeps_its_base() -> None:
+    loop = _loop(1, 0, [_run(1, True)])
+    loop.run(400)
+    truck = loop.trucks["T01"]
+    loop.execute(loop.ctl.on_connection("T01", "CONNECTIONBROKEN", 401.0), 401.0)
+    loop.execute(loop.ctl.on_connection("T01", "ONLINE", 402.0), 402.0)
+    truck.nodes, truck.edges, truck.arrive_s = [], [], math.inf
+    report = StateReport(**{**truck.report().__dict__, "x_m": 0.0, "y_m": 0.0})  # not at PB
+    loop.execute(loop.ctl.on_state(report, 403.0), 403.0)
+    assert not loop.ctl.in_plan("T01")
+    assert "S4b" in loop.ctl.closures("T01")
+
+
+def test_a_truck_that_refuses_trigger_fails_its_run_and_the_corridor_flows() -> None:
+    """Defect: a truck whose trigger was refused kept its released claims for ever."""
+    runs = [_run(i, i % 2 == 0) for i in range(1, 9)]
+    loop = _loop(2, 2, runs)
+    refuser = "T01"
+    original = loop.execute
+
+    def execute(commands: list, now: float) -> None:
+        kept = []
+        for c in commands:
+            if isinstance(c, SendInstantActions) and c.vehicle_id == refuser:
+                for a in c.actions:
+                    if a["actionType"] == "trigger":  # refused: FAILED, the wait goes on
+                        loop.trucks[refuser].waiting[a["actionId"]] = "FAILED"
+                        continue
+                kept.append(SendInstantActions(c.vehicle_id, tuple(
+                    a for a in c.actions if a["actionType"] != "trigger")))  # fmt: skip
+            else:
+                kept.append(c)
+        original(kept, now)
+
+    loop.execute = execute  # type: ignore[method-assign]
+    loop.run(3 * 3600)
+    refused = [r for r in loop.ctl.runs() if "refused trigger" in r.reason]
+    assert refused and all(r.state is RunState.FAILED for r in refused), loop.ctl.runs()
+    assert not loop.ctl.in_plan(refuser)
+    done = [r for r in loop.ctl.runs() if r.state is RunState.COMPLETED]
+    assert len(done) == len(runs) - len(refused), [
+        (r.run_id, r.state.name) for r in loop.ctl.runs()
+    ]
+    assert not _conflicts(loop.trucks)
+    assert loop.ctl.closures(refuser) == ("G-VN",) or loop.ctl.closures(refuser) == ("G-CN",)
+    ok, _, cmds = loop.ctl.clear_vehicle(refuser, "trigger handling repaired", "op", 3 * 3600.0)
+    assert ok
+    loop.execute(cmds, 3 * 3600.0)
+    loop.execute(loop.ctl.on_state(loop.trucks[refuser].report(), 3 * 3600.0 + 1), 3 * 3600.0 + 1)
+    assert loop.ctl.in_plan(refuser), "cleared by an operator, it rejoins"
+
+
+def test_an_update_from_the_gate_does_not_repeat_its_wait() -> None:
+    from corridor_core.order_feed import OrderFeed
+
+    feed = OrderFeed("T01")
+    stops = ["Z-CN", "G-CN", "P-N", "P-S"]
+    first = feed.start(MAP, "o1", "R1", stops, 1, 1, 0.0)
+    waits = [a for n in first["nodes"] for a in n["actions"] if a["actionType"] == "waitForTrigger"]
+    assert len(waits) == 1
+    update = feed.extend(MAP, stops, 2, 1.0)  # stitching node: G-CN, where the wait is
+    assert update["nodes"][0]["nodeId"] == "G-CN"
+    assert not [
+        a for n in update["nodes"] for a in n["actions"] if a["actionType"] == "waitForTrigger"
+    ]
+
+
+def test_a_truck_whose_factsheet_lacks_wait_for_trigger_gets_no_run() -> None:
+    loop = _loop(1, 0, [])
+    cmds = loop.ctl.on_factsheet("T01", frozenset({"pick", "drop", "cancelOrder"}))
+    assert any(isinstance(c, Problem) and "waitForTrigger" in c.text for c in cmds)
+    loop.execute(cmds, 1.0)
+    _, _, cmds = loop.ctl.submit(_run(1, True), 2.0)
+    loop.execute(cmds, 2.0)
+    loop.run(600, start_s=3.0)
+    assert loop.ctl.run("R001").vehicle_id == ""
+    assert not loop.ctl.in_plan("T01")
+
+
+def test_online_asks_for_state_and_factsheet() -> None:
+    ctl = FleetController(MAP, _fleet(1))
+    cmds = ctl.on_connection("T01", "ONLINE", 0.0)
+    kinds = [a["actionType"] for c in cmds if isinstance(c, SendInstantActions) for a in c.actions]
+    assert kinds == ["stateRequest", "factsheetRequest"]

@@ -7,6 +7,8 @@
 - :mod:`~corridor_core.interlock.places`: who holds which place at the nodes;
 - :mod:`~corridor_core.interlock.signals`: the block signals (claims, asks, phases);
 - :mod:`~corridor_core.interlock.lane`: the block-entry rule over the lane's occupancy;
+- :mod:`~corridor_core.interlock.grants`: the same rule for a controller that releases order
+  pieces ahead of the trucks (the fleet controller);
 - :mod:`~corridor_core.interlock.departure`: window, last entry and close at departure, and the
   crossing (clearance, token).
 
@@ -14,6 +16,7 @@ Pure: no clock of its own, no I/O. See ``docs/interlock.md``.
 """
 
 from corridor_core.interlock.departure import crossing_allowed, window_allows_departure
+from corridor_core.interlock.grants import Grants
 from corridor_core.interlock.lane import LaneInterlock
 from corridor_core.interlock.leg_time import leg_time_s
 from corridor_core.interlock.limits import (
@@ -29,6 +32,7 @@ from corridor_core.interlock.signals import BlockSignals
 __all__ = [
     "DWELL_KINDS",
     "BlockSignals",
+    "Grants",
     "LaneInterlock",
     "Places",
     "crossing_allowed",

@@ -264,12 +264,13 @@ class Planner:
             raise ValueError(f"truck {truck!r} has no stop {index} in its current trip")
         state.released = max(state.released, index)
 
-    def withdraw_run(self, run_id: str, now_s: float) -> None:
+    def withdraw_run(self, run_id: str, now_s: float, even_if_crossed: bool = False) -> None:
         """A run leaves the plan for good (held by customs, cancelled, failed).
 
         A truck that has not yet crossed the border with it ends its drive at the end of its
         released base (or at once, when nothing is released) and is free for other work.
-        A run already across the border is left to finish.
+        A run already across the border is left to finish, unless ``even_if_crossed`` (its
+        truck failed: the run is done and never goes back to the pool).
         """
         rec = self.runs.get(run_id)
         if rec is None or rec.done:
@@ -282,7 +283,7 @@ class Planner:
             else None
         )
         if state is not None and index is not None:
-            if index == 0 and self._crossed(state):
+            if index == 0 and self._crossed(state) and not even_if_crossed:
                 return
             self._cut_trips(state, index, now_s)
         rec.done = True
