@@ -440,6 +440,8 @@ class FleetController:
         elif report.last_node_id and report.last_node_id != old.last_node_id:
             self.grants.passed(serial, report.last_node_id, now_s)
             commands += self._progress(serial, report.last_node_id, now_s)
+        if report.driving and serial in self.planner.trucks:
+            self.grants.departed(serial, report.last_node_id)
         return commands + self._sync(now_s)
 
     def _proven_at(self, report: StateReport) -> bool:
@@ -462,6 +464,8 @@ class FleetController:
         before = self.closures(serial)
         if report.last_node_id:
             self.grants.passed(serial, report.last_node_id, now_s)
+            if report.driving:
+                self.grants.departed(serial, report.last_node_id)
         if self._proven_at(report) and serial in self.grants.path:
             self.grants.stand(serial, report.last_node_id, now_s)
         held = set(self.grants.held_segments(serial))

@@ -344,3 +344,26 @@ def parse_connection(payload: bytes, what: str = "connection") -> tuple[str, str
     msg = Fields(load_object(payload, what), what)
     _, _, serial = _header(msg)
     return serial, msg.text("connectionState", choices=CONNECTION_STATES)
+
+
+@dataclass(frozen=True)
+class FactsheetReport:
+    """What a vehicle said in one ``factsheet`` message: the action types it supports."""
+
+    manufacturer: str
+    serial: str
+    action_types: frozenset[str]
+
+
+def parse_factsheet(payload: bytes, what: str = "factsheet") -> FactsheetReport:
+    """Decode a ``factsheet`` message: the header and ``protocolFeatures.agvActions[]
+    .actionType``.
+
+    Raises:
+        ProtocolError: when the header or the action list is invalid; never any other
+            exception.
+    """
+    msg = Fields(load_object(payload, what), what)
+    _, manufacturer, serial = _header(msg)
+    actions = msg.child("protocolFeatures").texts("agvActions", "actionType")
+    return FactsheetReport(manufacturer, serial, frozenset(actions))

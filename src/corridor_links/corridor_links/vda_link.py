@@ -22,7 +22,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from corridor_core.errors import ProtocolError
-from corridor_core.vda5050 import HeaderStamper, StateReport, parse_connection, parse_state
+from corridor_core.vda5050 import (
+    FactsheetReport,
+    HeaderStamper,
+    StateReport,
+    parse_connection,
+    parse_factsheet,
+    parse_state,
+)
 from corridor_core.vda5050 import parse_topic as parse_vda_topic
 from corridor_core.vda5050 import topic as vda_topic
 from corridor_links.tls import CertPair, configure_client_tls
@@ -55,7 +62,7 @@ class LinkStatus:
     text: str
 
 
-Inbound = StateReport | ConnectionReport | InboundProblem | LinkStatus
+Inbound = StateReport | ConnectionReport | FactsheetReport | InboundProblem | LinkStatus
 
 
 def decode(mqtt_topic: str, payload: bytes) -> Inbound:
@@ -72,6 +79,11 @@ def decode(mqtt_topic: str, payload: bytes) -> Inbound:
             if msg_serial != serial:
                 return InboundProblem(mqtt_topic, "header names another vehicle than the topic")
             return ConnectionReport(manufacturer, serial, state)
+        if name == "factsheet":
+            sheet = parse_factsheet(payload, f"factsheet from {serial}")
+            if sheet.serial != serial or sheet.manufacturer != manufacturer:
+                return InboundProblem(mqtt_topic, "header names another vehicle than the topic")
+            return sheet
         return InboundProblem(mqtt_topic, f"topic {name!r} is not consumed by the controller")
     except ProtocolError as exc:
         return InboundProblem(mqtt_topic, str(exc))
@@ -211,7 +223,7 @@ class VdaLink:
             self.inbox.put(LinkStatus(False, f"broker refused the controller ({role}): {reason}"))
             return
         if role == "receive":
-            for name in ("state", "connection"):
+            for name in ("state", "connection", "factsheet"):
                 client.subscribe(vda_topic(self.manufacturer, "+", name), qos=1)
         with self._up_lock:
             was_up = all(self._up.values())

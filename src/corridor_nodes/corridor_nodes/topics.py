@@ -11,6 +11,7 @@ MANIFESTS = "/corridor/checkpoint/manifests"
 CLEARANCE = "/corridor/clearance"
 SUBMIT_RUN = "/corridor/submit_run"
 CANCEL_RUN = "/corridor/cancel_run"
+CLEAR_VEHICLE = "/corridor/vehicles/clear"
 
 # Reliable and latched (transient local) so a late subscriber still gets recent events.
 EVENTS = QoSProfile(

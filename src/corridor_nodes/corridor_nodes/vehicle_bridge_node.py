@@ -21,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from corridor_interfaces.msg import Manifest, PlateRead
-from corridor_interfaces.srv import CancelRun, SubmitRun
+from corridor_interfaces.srv import CancelRun, ClearVehicle, SubmitRun
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -43,7 +43,7 @@ from corridor_core.fleet_controller import (
 )
 from corridor_core.map_io import load_map
 from corridor_core.planning.router import CONTROLLERS
-from corridor_core.vda5050 import StateReport
+from corridor_core.vda5050 import FactsheetReport, StateReport
 from corridor_links.vda_link import ConnectionReport, InboundProblem, LinkStatus, VdaLink
 from corridor_nodes import convert, topics
 from corridor_nodes.agreement_watch import AgreementWatch
@@ -88,6 +88,7 @@ class VehicleBridgeNode(Node):
         self.create_subscription(Manifest, topics.MANIFESTS, self._on_manifest, topics.EVENTS)
         self.create_service(SubmitRun, topics.SUBMIT_RUN, self._on_submit)
         self.create_service(CancelRun, topics.CANCEL_RUN, self._on_cancel)
+        self.create_service(ClearVehicle, topics.CLEAR_VEHICLE, self._on_clear_vehicle)
         self.link = VdaLink(
             p.mqtt_host,
             p.mqtt_port,
@@ -208,6 +209,20 @@ class VehicleBridgeNode(Node):
         response.accepted, response.message = accepted, message
         return response
 
+    def _on_clear_vehicle(
+        self, request: ClearVehicle.Request, response: ClearVehicle.Response
+    ) -> ClearVehicle.Response:
+        accepted, message, commands = self.core.clear_vehicle(
+            request.vehicle_id, request.reason, request.operator_id, self.now_s()
+        )
+        self.get_logger().warning(
+            f"operator {request.operator_id!r} clears truck {request.vehicle_id}: "
+            f"{request.reason!r} -> {message}"
+        )
+        self._execute(commands)
+        response.accepted, response.message = accepted, message
+        return response
+
     def _on_plate_read(self, msg: PlateRead) -> None:
         self._execute(self.core.on_plate_read(convert.observation_from_msg(msg), self.now_s()))
 
@@ -235,10 +250,15 @@ class VehicleBridgeNode(Node):
                     continue
                 self.get_logger().info(f"truck {item.serial} is {item.state}")
                 self._execute(self.core.on_connection(item.serial, item.state, now_s))
+            elif isinstance(item, FactsheetReport):
+                self._execute(self.core.on_factsheet(item.serial, item.action_types))
             elif isinstance(item, InboundProblem):
                 self._problem(f"MQTT {item.topic}: {item.text}")
             elif isinstance(item, LinkStatus):
                 log_link_status(self, item.connected, item.text)
+                if item.connected:  # subscribed (again): ask every truck where it is
+                    for truck in self.fleet.trucks:
+                        self._execute(self.core.request_state(truck.serial))
         self._execute(self.core.tick(self.now_s()))
 
     def destroy_node(self) -> None:

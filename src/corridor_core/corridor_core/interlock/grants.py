@@ -11,6 +11,7 @@ interlock, and what is released stays held until a state shows the truck past it
   the border point stops it on the way);
 - :meth:`Grants.grant` enters every segment of the piece and takes those places; the place
   where the truck stands now stays held too, until it is seen past it;
+- :meth:`Grants.departed` (a state shows it driving on from a node) gives back its place there;
 - :meth:`Grants.passed` (a state shows ``lastNodeId``) exits the segments behind the truck and
   gives back the places behind it; the all-clear of a block counts from then;
 - :meth:`Grants.stand` (a truck proven standing at a node) keeps only its place there;
@@ -128,7 +129,10 @@ class Grants:
                 self.lane.places.take(truck, nodes[i], d)
         path = self.path.setdefault(truck, [start])
         if path[-1] != start:
-            path.append(start)  # (a grant always starts where the last one ended)
+            # a new order from where the old one was cut (cancelled): the truck stands at
+            # ``start``, and what was released beyond it will not be driven
+            self._drop_beyond(truck, start, now_s)
+            path = self.path[truck]
         path.extend(nodes[1:])
 
     def passed(self, truck: str, node: str, now_s: float) -> None:
@@ -144,6 +148,31 @@ class Grants:
                 self.lane.exited(truck, seg, d, now_s)
             self.lane.places.leave(truck, path[j])
         self.path[truck] = path[i:]
+
+    def departed(self, truck: str, node: str) -> None:
+        """A state shows ``truck`` driving on from ``node`` (its ``lastNodeId``) with more of
+        its path released ahead: it no longer stands there, so its place there is given back
+        (the segment ahead stays held until it is seen at its far end)."""
+        path = self.path.get(truck)
+        if path and node in path and path[-1] != node:
+            self.lane.places.leave(truck, node)
+
+    def _drop_beyond(self, truck: str, node: str, now_s: float) -> None:
+        """``truck`` stands at ``node``: give back what its path holds beyond it (all it holds,
+        but its place at ``node``, when ``node`` is not on its path)."""
+        path = self.path.get(truck, [])
+        if node not in path:
+            self.stand(truck, node, now_s)
+            return
+        i = path.index(node)
+        d = self.direction.get(truck)
+        for j in range(i, len(path) - 1):
+            seg = self.segment(path[j], path[j + 1])
+            if truck in self.lane.inside[seg] and d is not None:
+                self.lane.exited(truck, seg, d, now_s)
+            if path[j + 1] != node:
+                self.lane.places.leave(truck, path[j + 1])
+        self.path[truck] = path[: i + 1]
 
     def stand(self, truck: str, node: str, now_s: float, d: Direction | None = None) -> None:
         """``truck`` is known to stand at ``node`` with nothing released ahead: it holds only
