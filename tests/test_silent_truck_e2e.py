@@ -16,6 +16,7 @@ run does not force; it is pinned in-process by
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -69,12 +70,12 @@ def test_no_opposite_release_into_a_block_a_silent_truck_may_be_in(tmp_path: Pat
         elif name == "connection" and body.get("connectionState") == "CONNECTIONBROKEN":
             if serial in gone or serial not in FAULTS:
                 continue
-            node, seq = last_node.get(serial, ("", 0))
+            _, seq = last_node.get(serial, ("", 0))
             nodes = released.get(serial, {})
             path = [nodes[k] for k in sorted(nodes) if k >= seq]
             held = {
                 (SEGMENT[frozenset((a, b))], _south(a, b))
-                for a, b in zip(path, path[1:], strict=False)
+                for a, b in itertools.pairwise(path)
                 if SEGMENT[frozenset((a, b))] in SINGLE
             }
             held_any = held_any or bool(held)
