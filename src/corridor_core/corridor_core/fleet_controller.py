@@ -141,6 +141,7 @@ class _Truck:
     trigger_tries: int = 0  # triggers sent for the current waitForTrigger
     factsheet_actions: frozenset[str] | None = None  # actionTypes its factsheet lists
     needs_operator: str = ""  # it refused our orders or triggers: out until an operator clears
+    held_cargo: str = ""  # a container customs held is on board (until it is back in a yard)
     actions: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus) of the last state
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
 
@@ -345,6 +346,11 @@ class FleetController:
         )
         if result.cleared:
             return [issued, self._set(entry, RunState.CLEARED)]
+        if entry.loaded:  # the container is on the truck: it goes back to its yard first
+            self._trucks[truck.serial].held_cargo = entry.run.container_number
+            state = self.planner.trucks.get(truck.serial)
+            if state is not None:
+                state.return_to = entry.run.origin
         self.planner.withdraw_run(entry.run.run_id, now_s)
         return [
             issued,
@@ -613,6 +619,8 @@ class FleetController:
         state = self.planner.trucks[serial]
         commands: list[FleetCommand] = []
         trip = state.trips[0] if state.trips else None
+        if self.lane_map.node(node).kind is NodeKind.YARD:
+            self._trucks[serial].held_cargo = ""  # set down in the yard
         if trip and trip.run_id and trip.run_id in self._runs:
             entry = self._runs[trip.run_id]
             if node != trip.stops[0].node_id and not entry.loaded:
@@ -855,6 +863,9 @@ class FleetController:
         ):
             return "no clearance yet"
         piece = [s.node_id for s in stops[start : end + 1]]
+        cargo = self._trucks[serial].held_cargo
+        if cargo and any(n in self._border for n in piece):
+            return f"carries held container {cargo}: no crossing"
         window = self._window_blocker(serial, stops, start, end, now_s)
         if window:
             return window

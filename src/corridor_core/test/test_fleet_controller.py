@@ -111,7 +111,7 @@ class PureTruck:
 
     def _held(self) -> bool:
         return any(
-            self.waiting.get(a["actionId"]) != "FINISHED"
+            self.waiting.get(a["actionId"]) not in ("FINISHED", "FAILED")
             for a in self._actions_here()
             if a["actionType"] == "waitForTrigger"
         )
@@ -538,3 +538,19 @@ def test_online_asks_for_state_and_factsheet() -> None:
     cmds = ctl.on_connection("T01", "ONLINE", 0.0)
     kinds = [a["actionType"] for c in cmds if isinstance(c, SendInstantActions) for a in c.actions]
     assert kinds == ["stateRequest", "factsheetRequest"]
+
+
+def test_a_truck_with_a_held_container_never_takes_it_across() -> None:
+    """Defect (seen in the loop's checker): customs held a loaded truck's container at its
+    gate, the truck was freed and sent empty across km 0 to the other yard, the held
+    container still on board. It must take it back to its yard first."""
+    loop = _loop(1, 0, [_run(1, True), _run(2, False)], hold={"R001"})
+    loop.run(900)
+    assert loop.ctl.run("R001").state is RunState.HELD
+    _, _, cmds = loop.ctl.submit(_run(3, True), 900.0)
+    loop.execute(cmds, 900.0)
+    loop.run(4000, start_s=901.0)
+    log = loop.trucks["T01"].log
+    back = next((i for i, e in enumerate(log) if e[0] == "Y-CN" and e[1] == "N"), len(log))
+    assert not [e for e in log[:back] if e[0] in ("S3", "S4a")], "crossed with a held container"
+    assert loop.ctl.run("R003").state is RunState.COMPLETED

@@ -42,6 +42,9 @@ class TruckState:
     released: int = 0  # index of the last released stop in trips[0]
     runs_since_swap: int = 0  # one-way trips since the last battery swap
     held: bool = False  # its trip stops short of the destination until a blockage lifts
+    # it carries a container customs held: its next run must start at this yard (where it
+    # sets the container down), so it never takes the container across the border
+    return_to: str = ""
 
 
 @dataclass
@@ -229,6 +232,8 @@ class Planner:
             return
         state.position = index
         state.node, state.at_s = node, now_s
+        if node == state.return_to:
+            state.return_to = ""  # the held container is back in its yard
         planned = trip.stops[index].arrive_s
         if index == len(trip.stops) - 1 and node == trip.destination:
             self._finish_trip(state, now_s)
@@ -401,11 +406,17 @@ class Planner:
             if first is None:
                 break
             node = self.trucks[truck].node
+            home = self.trucks[truck].return_to
             # Urgent first; else a run that starts here (backhaul, no empty km); else drive
-            # empty to the most pressing run elsewhere.
-            rec = first
-            if not first.urgent:
+            # empty to the most pressing run elsewhere. A truck bringing a held container
+            # back takes only a run from that yard.
+            rec: RunRecord | None = first
+            if home:
+                rec = next((r for r in self._pending(now_s) if r.run.origin == home), None)
+            elif not first.urgent:
                 rec = next((r for r in self._pending(now_s) if r.run.origin == node), first)
+            if rec is None:
+                continue
             rec.truck = truck  # (no longer pending)
             if self.wave_s is None or rec.urgent:
                 chosen.append((truck, rec))
