@@ -64,6 +64,7 @@ class FaultKind(Enum):
     SLOW = "slow"  # speed x value
     BREAKDOWN = "breakdown"  # stop, FATAL error, stay stopped
     REJECT = "reject"  # reject every next order (validationError)
+    REFUSE_TRIGGER = "refuse_trigger"  # every trigger FAILED: its waitForTrigger keeps waiting
     DUPLICATE = "duplicate"  # send every state twice, same headerId
     OUT_OF_ORDER = "out_of_order"  # now and then send an older state after a newer one
     RECOVER = "recover"  # clear every fault above except a disconnect
@@ -251,6 +252,7 @@ class TruckLogic:
         self._stalled = False
         self._broken = False
         self._rejecting = False
+        self._refusing_triggers = False
         self._speed_factor = 1.0
 
     # ------------------------------------------------------------------ orders
@@ -652,6 +654,9 @@ class TruckLogic:
             elif kind == "cancelOrder":
                 self._cancel(action_id)
                 continue
+            elif kind == "trigger" and self._refusing_triggers:
+                self._set_status(action_id, FAILED, "trigger refused (injected fault)")
+                continue
             elif kind == "trigger":
                 self._trigger(action_id, action)
                 continue
@@ -717,8 +722,10 @@ class TruckLogic:
             ]
         elif fault.kind is FaultKind.REJECT:
             self._rejecting = True
+        elif fault.kind is FaultKind.REFUSE_TRIGGER:
+            self._refusing_triggers = True
         elif fault.kind is FaultKind.RECOVER:
-            self._stalled = self._broken = self._rejecting = False
+            self._stalled = self._broken = self._rejecting = self._refusing_triggers = False
             self._speed_factor = 1.0
             self._fault_errors = []
 
