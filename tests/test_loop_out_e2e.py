@@ -12,25 +12,23 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from corridor_sim.run_check import CROSSING_COLUMNS, OCCUPANCY_COLUMNS, check_run
 
+from .corridor_cli import run_corridor
+
 pytestmark = pytest.mark.e2e
 
 
 def test_corridor_run_out_writes_checked_run_directory(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    cmd = [
-        sys.executable, "-m", "corridor_nodes.cli", "run", "--preset", "stress", "--minutes",
-        "6", "--seed", "3", "--out", str(out), "--run-dir", str(tmp_path / "run"),
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_corridor(
+        "run", "--preset", "stress", "--minutes", "6", "--seed", "3",
+        "--out", str(out), "--run-dir", str(tmp_path / "run"), timeout_s=180,
+    )  # fmt: skip
     assert (out / "mqtt.jsonl").stat().st_size > 0
     with open(out / "occupancy.csv", encoding="utf-8") as f:
         occupancy = list(csv.DictReader(f))

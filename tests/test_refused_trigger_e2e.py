@@ -9,26 +9,24 @@ run, and keep the other trucks delivering.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from corridor_links.recorder import read_records
 
+from .corridor_cli import run_corridor
+
 pytestmark = pytest.mark.e2e
 
 
 def test_a_truck_refusing_trigger_fails_its_run_and_the_others_deliver(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
-    cmd = [
-        sys.executable, "-m", "corridor_nodes.cli", "run", "--preset", "stress", "--minutes",
-        "30", "--seed", "4", "--record", str(rec), "--run-dir", str(tmp_path / "run"),
+    done = run_corridor(
+        "run", "--preset", "stress", "--minutes", "30", "--seed", "4",
+        "--record", str(rec), "--run-dir", str(tmp_path / "run"),
         "--fault", "T01:refuse_trigger",
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    )  # fmt: skip
     failed = [line for line in done.stdout.splitlines() if "refused trigger" in line]
     assert failed and "FAILED" in failed[0], done.stdout[-3000:]
     refused_at, refused_order, cancelled = None, "", False

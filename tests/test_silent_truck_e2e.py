@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from corridor_core.map_io import load_map
 from corridor_links.recorder import read_records
+
+from .corridor_cli import run_corridor
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,13 +41,11 @@ def _south(a: str, b: str) -> bool:
 
 def test_no_opposite_release_into_a_block_a_silent_truck_may_be_in(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
-    cmd = [
-        sys.executable, "-m", "corridor_nodes.cli", "run", "--preset", "stress", "--minutes",
-        "16", "--seed", "5", "--record", str(rec), "--run-dir", str(tmp_path / "run"),
+    done = run_corridor(
+        "run", "--preset", "stress", "--minutes", "16", "--seed", "5",
+        "--record", str(rec), "--run-dir", str(tmp_path / "run"),
         *[a for serial, t in FAULTS.items() for a in ("--fault", f"{serial}:disconnect@{t}")],
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    )  # fmt: skip
     records = read_records(rec / "mqtt.jsonl")
     released: dict[str, dict[int, str]] = {}  # truck -> sequenceId -> node of its order
     order_of: dict[str, str] = {}

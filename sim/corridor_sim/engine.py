@@ -44,6 +44,7 @@ import numpy as np
 from corridor_core.interlock import (
     LaneInterlock,
     crossing_allowed,
+    following_headway_s,
     leg_time_s,
     platoon_cap,
     window_allows_departure,
@@ -571,12 +572,10 @@ class CorridorEngine:
         return cached
 
     def _compute_headway_s(self, seg_id: str) -> float:
-        seg = self.lane_map.segment(seg_id)
-        rule = self.lane_map.following_for(seg)
-        v = self._speed_mps(seg_id)
-        gap = self.cfg.params.fog_time_gap_s if self.fog else rule.time_gap_s
-        lanes = 1 if seg_id in self.single else max(1, seg.lanes_per_direction)
-        return ((self.vehicle.length_m + rule.standstill_gap_m) / v + gap) / lanes
+        gap = self.cfg.params.fog_time_gap_s if self.fog else None
+        return following_headway_s(
+            self.lane_map, seg_id, self.vehicle.length_m, self._speed_mps(seg_id), gap
+        )
 
     def _block_demand(self) -> dict[str, list[int]]:
         """Trucks whose trip still has to cross each single-lane block: per block, counts by

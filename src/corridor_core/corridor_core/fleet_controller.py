@@ -14,12 +14,16 @@ piece by piece, one release point at a time, only when all of these hold:
   window open now) and, leaving its yard, its destination by the close, on estimates from the
   plan (never below driving at the planner's pace), with an allowance for the checkpoint's
   decision while a loaded run is not cleared yet;
-* interlock: no other truck holds a released, not yet driven piece of a single-lane segment of
-  the new piece in the opposite direction, and the piece's end has a free standing slot.
+* interlock (:class:`~corridor_core.interlock.grants.Grants` over the simulator's
+  :class:`~corridor_core.interlock.lane.LaneInterlock`): every segment of the piece may be
+  entered (block direction, signal with platoon cap and phase alternation, all-clear after the
+  last reported exit, room, headway) and a place is free wherever the truck will stand; what
+  is released stays held until states show the truck past it.
 
 State reports move the plan (a late truck is re-planned); a truck that drops off (last will),
-falls silent, reports a FATAL error or rejects its orders leaves the plan, its place on the lane
-is closed to the others until it is back, and its run fails if it was under way. Every
+falls silent, reports a FATAL error, rejects its orders or refuses a trigger leaves the plan,
+keeps what it was released until a state proves where it stands or an operator clears it, and
+its run fails if it was under way. Every
 malformed or unexpected input becomes a :class:`Problem`, never an exception.
 """
 
@@ -44,8 +48,8 @@ from corridor_core.dispatcher import (
     view_after_state,
 )
 from corridor_core.fleet import Fleet
-from corridor_core.interlock import Grants, LaneInterlock, platoon_cap
-from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
+from corridor_core.interlock import Grants, LaneInterlock, following_headway_s, platoon_cap
+from corridor_core.lane_map import LaneMap, NodeKind
 from corridor_core.order_feed import (
     OPEN_ACTION_STATES,
     TRIGGER,
@@ -170,24 +174,22 @@ class FleetController:
         }
         self._runs: dict[str, _Run] = {}
         self._manifests: dict[str, ManifestRecord] = {}
-        self._single = {
-            s.segment_id
-            for s in self.lane_map.segments
-            if s.lane_mode is LaneMode.SINGLE_ALTERNATING
-        }
-        self._border = {n.node_id for n in self.lane_map.nodes if n.kind is NodeKind.BORDER_POINT}
         vehicle = self.lane_map.vehicle_class()
         self.lane = LaneInterlock(self.lane_map, vehicle.length_m)
+        self._single, self._border = self.lane.single, self.lane.border
         self.lane.set_platoon_caps(
             {s: platoon_cap(self.lane_map, s, self.controller.platoon_cap) for s in self._single}
         )
         self.grants = Grants(self.lane, self.lane_map)
-        self._headway_s = {}
-        for seg in self.lane_map.segments:
-            rule = self.lane_map.following_for(seg)
-            speed_mps = min(seg.speed_limit_kph, vehicle.max_speed_kph) / 3.6
-            lanes = 1 if seg.segment_id in self._single else max(1, seg.lanes_per_direction)
-            self._headway_s[seg.segment_id] = rule.headway_s(speed_mps, vehicle.length_m) / lanes
+        self._headway_s = {
+            seg.segment_id: following_headway_s(
+                self.lane_map,
+                seg.segment_id,
+                vehicle.length_m,
+                min(seg.speed_limit_kph, vehicle.max_speed_kph) / 3.6,
+            )
+            for seg in self.lane_map.segments
+        }
 
     # --- queries ---------------------------------------------------------------------------
     def run(self, run_id: str) -> RunView | None:
@@ -387,7 +389,9 @@ class FleetController:
         )
         return [SendInstantActions(serial, actions)]
 
-    def on_factsheet(self, serial: str, action_types: frozenset[str]) -> list[FleetCommand]:
+    def on_factsheet(
+        self, serial: str, action_types: frozenset[str], now_s: float
+    ) -> list[FleetCommand]:
         """A truck's factsheet: the action types it supports. A truck without
         ``waitForTrigger`` can never be held at a checkpoint gate, so it is given no run."""
         truck = self._trucks.get(serial)
@@ -397,7 +401,7 @@ class FleetController:
         if WAIT_FOR_TRIGGER not in action_types:
             return [
                 Problem(f"truck {serial}'s factsheet lacks {WAIT_FOR_TRIGGER}: given no run"),
-                *self._take_out(serial, f"fault: factsheet lacks {WAIT_FOR_TRIGGER}", 0.0),
+                *self._take_out(serial, f"fault: factsheet lacks {WAIT_FOR_TRIGGER}", now_s),
             ]
         return []
 
@@ -438,11 +442,7 @@ class FleetController:
                 elif not idle and now_s - truck.last_cancel_s > self.settings.resend_after_s:
                     # it still holds an order we no longer drive: cancel it, then take it in
                     truck.last_cancel_s = now_s
-                    self.counters["cancels"] += 1
-                    action = instant_action(
-                        f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder"
-                    )
-                    commands.append(SendInstantActions(serial, (action,)))
+                    commands.append(self._cancel_order(serial))
         elif report.last_node_id and report.last_node_id != old.last_node_id:
             self.grants.passed(serial, report.last_node_id, now_s)
             commands += self._progress(serial, report.last_node_id, now_s)
@@ -479,8 +479,9 @@ class FleetController:
         for segment in reopened:
             self.planner.unblock_segment(segment, now_s)
         truck.blocked = tuple(seg for seg in truck.blocked if seg in held)
-        if self.closures(serial) != before:
-            where = ", ".join(self.closures(serial)) or "nothing"
+        after = self.closures(serial)
+        if after != before:
+            where = ", ".join(after) or "nothing"
             return [Replanned(serial, f"reported at {report.last_node_id}: holds {where}")]
         return []
 
@@ -544,11 +545,7 @@ class FleetController:
         for entry in self._runs.values():
             mine = entry.view.vehicle_id == serial and not entry.view.state.final
             if mine and entry.loaded:
-                # for good, even past km 0: the run never goes back to the pool with this
-                # truck's clearance
-                self.planner.withdraw_run(entry.run.run_id, now_s, even_if_crossed=True)
-                entry.observation = entry.decision = None
-                commands.append(self._set(entry, RunState.FAILED, reason=f"truck {serial} {why}"))
+                commands.append(self._fail(entry, f"truck {serial} {why}", now_s))
         node = state.node
         # It keeps every segment and place of its released base (the grants) until a state
         # proves where it is or an operator clears it; the plan routes around its blocks.
@@ -685,11 +682,7 @@ class FleetController:
             open_actions = any(st in OPEN_ACTION_STATES for _, st in truck.actions)
             if feed.active and (not feed.fully_released or open_actions):
                 # the old order still has a horizon or a running action: cancel it first
-                self.counters["cancels"] += 1
-                action = instant_action(
-                    f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder"
-                )
-                commands.append(SendInstantActions(serial, (action,)))
+                commands.append(self._cancel_order(serial))
                 feed.stops = ()  # nothing of it is driven any more
             if truck.view.last_node_id != stops[0]:
                 return commands  # the plan starts elsewhere; wait for the truck's report
@@ -800,19 +793,13 @@ class FleetController:
         commands: list[FleetCommand] = [Problem(f"truck {serial} refused trigger: {why}")]
         entry = self._runs.get(run_id)
         if entry is not None and not entry.view.state.final:
-            self.planner.withdraw_run(run_id, now_s, even_if_crossed=True)
-            entry.observation = entry.decision = None
-            commands.append(
-                self._set(entry, RunState.FAILED, reason=f"truck {serial} refused trigger: {why}")
-            )
+            commands.append(self._fail(entry, f"truck {serial} refused trigger: {why}", now_s))
         truck.feed.wait_index = None  # nothing more to trigger on this order
         commands += self._take_out(serial, f"fault: refused trigger: {why}", now_s)
         truck.out = truck.needs_operator = f"fault: refused trigger: {why}"
         # it stops at its next node and drops the order; once a state shows it standing, it
         # keeps only its place there (see _account)
-        self.counters["cancels"] += 1
-        cancel = instant_action(f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder")
-        return [*commands, SendInstantActions(serial, (cancel,))]
+        return [*commands, self._cancel_order(serial)]
 
     def _release(
         self, serial: str, stops: tuple[TimedStop, ...], now_s: float
@@ -939,6 +926,19 @@ class FleetController:
             return f"{where}no {direction.value} window left in the agreement's calendar"
         opens_h = max(0.0, ahead.open_s - now_s) / 3600.0
         return f"{where}waits for the next window (opens in {opens_h:.1f} h)"
+
+    def _cancel_order(self, serial: str) -> SendInstantActions:
+        """A ``cancelOrder`` instant action for the truck (the truck stops at its next node)."""
+        self.counters["cancels"] += 1
+        action = instant_action(f"{serial}-cancel-{self.counters['cancels']}", "cancelOrder")
+        return SendInstantActions(serial, (action,))
+
+    def _fail(self, entry: _Run, reason: str, now_s: float) -> RunChanged:
+        """The run fails for good, even past km 0: it never goes back to the pool, and its
+        clearance is void."""
+        self.planner.withdraw_run(entry.run.run_id, now_s, even_if_crossed=True)
+        entry.observation = entry.decision = None
+        return self._set(entry, RunState.FAILED, reason=reason)
 
     def _set(self, entry: _Run, new: RunState, **changes: Any) -> RunChanged:
         if new is not entry.view.state:

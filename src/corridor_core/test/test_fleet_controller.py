@@ -523,7 +523,7 @@ def test_an_update_from_the_gate_does_not_repeat_its_wait() -> None:
 
 def test_a_truck_whose_factsheet_lacks_wait_for_trigger_gets_no_run() -> None:
     loop = _loop(1, 0, [])
-    cmds = loop.ctl.on_factsheet("T01", frozenset({"pick", "drop", "cancelOrder"}))
+    cmds = loop.ctl.on_factsheet("T01", frozenset({"pick", "drop", "cancelOrder"}), 1.0)
     assert any(isinstance(c, Problem) and "waitForTrigger" in c.text for c in cmds)
     loop.execute(cmds, 1.0)
     _, _, cmds = loop.ctl.submit(_run(1, True), 2.0)

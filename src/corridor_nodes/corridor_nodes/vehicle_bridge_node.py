@@ -251,7 +251,7 @@ class VehicleBridgeNode(Node):
                 self.get_logger().info(f"truck {item.serial} is {item.state}")
                 self._execute(self.core.on_connection(item.serial, item.state, now_s))
             elif isinstance(item, FactsheetReport):
-                self._execute(self.core.on_factsheet(item.serial, item.action_types))
+                self._execute(self.core.on_factsheet(item.serial, item.action_types, now_s))
             elif isinstance(item, InboundProblem):
                 self._problem(f"MQTT {item.topic}: {item.text}")
             elif isinstance(item, LinkStatus):

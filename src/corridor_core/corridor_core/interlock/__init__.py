@@ -21,6 +21,7 @@ from corridor_core.interlock.lane import LaneInterlock
 from corridor_core.interlock.leg_time import leg_time_s
 from corridor_core.interlock.limits import (
     DWELL_KINDS,
+    following_headway_s,
     opposite,
     platoon_cap,
     standing_capacities,
@@ -36,6 +37,7 @@ __all__ = [
     "LaneInterlock",
     "Places",
     "crossing_allowed",
+    "following_headway_s",
     "leg_time_s",
     "opposite",
     "platoon_cap",

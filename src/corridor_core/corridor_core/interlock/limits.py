@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from corridor_core.lane_map import UNBOUNDED_HOLDING_KINDS, LaneMap, StationKind
+from corridor_core.lane_map import UNBOUNDED_HOLDING_KINDS, LaneMap, LaneMode, StationKind
 from corridor_core.runs import Direction
 
 DWELL_KINDS: tuple[StationKind, ...] = (
@@ -170,3 +170,22 @@ def lane_room(lane_map: LaneMap, segment_id: str, vehicle_length_m: float) -> in
     seg = lane_map.segment(segment_id)
     spacing_m = vehicle_length_m + lane_map.following_for(seg).standstill_gap_m
     return (int(seg.length_m // spacing_m) + 1) * max(1, seg.lanes_per_direction)
+
+
+def following_headway_s(
+    lane_map: LaneMap,
+    segment_id: str,
+    vehicle_length_m: float,
+    speed_mps: float,
+    time_gap_s: float | None = None,
+) -> float:
+    """Seconds between same-direction entries into a segment: the following rule's gap
+    (``(vehicle_length_m + standstill_gap_m) / speed_mps + time_gap_s``, the rule's time gap
+    unless ``time_gap_s`` is given, e.g. in fog), shared by the lanes of one direction of a
+    two-way segment (one lane on a single-lane block)."""
+    seg = lane_map.segment(segment_id)
+    rule = lane_map.following_for(seg)
+    gap_s = rule.time_gap_s if time_gap_s is None else time_gap_s
+    single = seg.lane_mode is LaneMode.SINGLE_ALTERNATING
+    lanes = 1 if single else max(1, seg.lanes_per_direction)
+    return ((vehicle_length_m + rule.standstill_gap_m) / speed_mps + gap_s) / lanes
