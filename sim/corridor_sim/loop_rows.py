@@ -129,7 +129,12 @@ def _loads(payload: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
-class _Converter:
+class RowBuilder:
+    """The rows of :func:`rows_from_records`, built message by message: feed it the orders
+    (:meth:`order`) and states (:meth:`state`, with their simulated second) as they happen,
+    then :meth:`finish`. ``clearances`` is read when a crossing is seen, so it may be filled
+    while the run goes on."""
+
     def __init__(
         self, lane_map: LaneMap, clock: LoopClock, clearances: Mapping[tuple[str, str], float]
     ) -> None:
@@ -287,7 +292,7 @@ def rows_from_records(
         manufacturer: only this manufacturer's trucks (None: every one).
         end_s: states after this simulated second are not read (what is held then stays open).
     """
-    conv = _Converter(lane_map, clock, clearances or {})
+    conv = RowBuilder(lane_map, clock, clearances or {})
     for record in records:
         payload = record.get("payload")
         if not isinstance(payload, dict) or not isinstance(record.get("topic"), str):

@@ -1,0 +1,109 @@
+"""A study on the deployed controller: ``corridor sim run --driver fleet``.
+
+The same scenario, preset, seed and hours as an engine study (:mod:`corridor_sim.study`): the
+same map (with the what-ifs), the agreement's calendar, the fleet size, the same arrivals and
+the same customs release times; but the decisions are the deployed
+:class:`~corridor_core.fleet_controller.FleetController`'s, driven by
+:class:`~corridor_sim.loopback.Loopback`. The run directory is the loop's
+(:mod:`corridor_sim.loop_outputs`), checked by the independent checker.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corridor_core.iso6346 import with_check_digit
+from corridor_core.map_io import save_map
+from corridor_core.planning.router import CONTROLLERS, Controller
+from corridor_core.runs import ContainerRun, Direction
+from corridor_sim.loop_outputs import LoopRun, write_loop_run
+from corridor_sim.loopback import Loopback, LoopbackConfig, LoopbackRun, generated_fleet
+from corridor_sim.study import StudyConfig, StudyInputs, study_inputs
+from corridor_sim.workload import arrivals, preset
+
+
+def loopback_config(cfg: StudyConfig, inputs: StudyInputs | None = None) -> LoopbackConfig:
+    """The loopback run of study ``cfg``: the engine's arrivals (same seed stream, same run
+    ids) as container runs, the engine's fleet placement and clearance model."""
+    inputs = inputs or study_inputs(cfg)
+    scen, lane_map = inputs.scenario, inputs.lane_map
+    start_s, end_s = -scen.warm_up_s, cfg.hours * 3600.0
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
+    work = arrivals(preset(cfg.preset, cfg.rate_per_h), start_s, end_s, scen.measure_from,
+                    scen.time_zone, rng)  # fmt: skip
+    home = lane_map.yard_of(lane_map.southbound_from)
+    away = lane_map.yard_of(lane_map.far_side())
+    runs = []
+    for i, a in enumerate(work):
+        origin, dest = (home, away) if a.direction is Direction.SOUTHBOUND else (away, home)
+        box = with_check_digit(f"SIMU{(i * 2) % 1_000_000:06d}")
+        run = ContainerRun(f"R{i + 1:06d}", box, origin, dest, a.direction, a.t_s, a.due_s)
+        runs.append(LoopbackRun(a.t_s, run))
+    controller = CONTROLLERS[cfg.controller]
+    if cfg.platoon_cap is not None:
+        controller = Controller(controller.name, cfg.platoon_cap)
+    return LoopbackConfig(
+        lane_map=lane_map,
+        calendar=inputs.calendar,
+        fleet=generated_fleet(lane_map, cfg.fleet or scen.fleet),
+        runs=tuple(runs),
+        epoch=scen.measure_from,
+        start_s=start_s,
+        end_s=end_s,
+        seed=cfg.seed,
+        controller=controller,
+        gate_exceptions="ocr_misread" in cfg.disruptions,
+    )
+
+
+def execute_loopback(
+    cfg: StudyConfig, out: Path, progress: Callable[[float], None] | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """Run study ``cfg`` on the deployed controller, write and check the run directory.
+
+    Returns the metrics and the checker's violations.
+    """
+    inputs = study_inputs(cfg)
+    lb_cfg = loopback_config(cfg, inputs)
+    wall = time.perf_counter()
+    loopback = Loopback(lb_cfg)
+    loopback.start()
+    loopback.run_until(lb_cfg.end_s, progress)
+    rows = loopback.finish()
+    wall = time.perf_counter() - wall
+    scen = inputs.scenario
+    with tempfile.TemporaryDirectory() as tmp:
+        map_path = scen.map_path
+        if cfg.dual_segments or cfg.holding_slots or cfg.service_scale != 1.0:
+            map_path = Path(tmp) / "map.yaml"  # the map the controller ran, for the checker
+            save_map(inputs.lane_map, map_path)
+        run = LoopRun(
+            lane_map=inputs.lane_map,
+            map_path=map_path,
+            agreement_path=scen.agreement_path,
+            epoch=scen.measure_from,
+            end_s=lb_cfg.end_s,
+            preset=cfg.preset,
+            seed=cfg.seed,
+            fleet=len(lb_cfg.fleet.trucks),
+            southbound_share=preset(cfg.preset, cfg.rate_per_h).southbound_share,
+            offered_loads=sum(1 for r in lb_cfg.runs if 0.0 <= r.at_s < lb_cfg.end_s),
+            controller=f"fleet_controller ({cfg.controller}, loopback)",
+            time_scale=1.0,
+        )
+        metrics, violations = write_loop_run(run, rows, out)
+    metrics["sim_wall_s"] = round(wall, 3)
+    metrics["driver"] = "fleet"
+    metrics["controller_counters"] = dict(sorted(loopback.core.counters.items()))
+    metrics["messages_to_controller"] = loopback.messages
+    metrics["problems"] = loopback.problems
+    import json
+
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics, violations
