@@ -52,6 +52,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     run = ssub.add_parser("run", help="one study: metrics, CSVs, plots and report.html")
     _common(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--driver",
+        choices=("engine", "fleet"),
+        default="engine",
+        help="engine: the simulator's own trucks asking the interlock; fleet: the deployed "
+        "FleetController (the vehicle bridge's) driving loopback VDA 5050 trucks "
+        "(default: %(default)s)",
+    )
     sweep = ssub.add_parser("sweep", help="throughput against one parameter, in parallel")
     _common(sweep)
     sweep.add_argument("--param", required=True,
@@ -123,6 +131,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     def progress(fraction: float) -> None:
         bar.update(round(fraction * 100) - bar.n)
 
+    if getattr(args, "driver", "engine") == "fleet":
+        from corridor_sim.loopback_study import execute_loopback
+
+        metrics, violations = execute_loopback(cfg, args.out, progress)
+        bar.close()
+        print("driver: fleet (the deployed FleetController, loopback VDA 5050 trucks)")
+        print(summary_table(metrics))
+        for v in violations[:20]:
+            print(f"  checker: {v.rule}: {v.detail}")
+        print(f"\nwrote {args.out}/ (metrics.json, occupancy.csv, crossings.csv)")
+        return 0
     metrics, violations = execute(cfg, args.out, progress)
     bar.close()
     print(summary_table(metrics))

@@ -42,8 +42,13 @@ import numpy as np
 from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_core.dispatcher import ClearanceIssued, Problem, RunChanged, SendOrder
 from corridor_core.fleet import Fleet, Truck
-from corridor_core.fleet_controller import FleetCommand, FleetController, LinkSettings, Replanned
-from corridor_core.fleet_controller import SendInstantActions
+from corridor_core.fleet_controller import (
+    FleetCommand,
+    FleetController,
+    LinkSettings,
+    Replanned,
+    SendInstantActions,
+)
 from corridor_core.lane_map import LaneMap, NodeKind
 from corridor_core.planning.router import CONTROLLERS, Controller
 from corridor_core.planning.windows import WindowCalendar
@@ -159,8 +164,7 @@ class Loopback:
         self._manifests: list[tuple[float, LoopbackRun]] = sorted(
             (
                 (
-                    r.at_s
-                    + max(0.0, float(rng.normal(cfg.clearance_mean_s, cfg.clearance_sd_s))),
+                    r.at_s + max(0.0, float(rng.normal(cfg.clearance_mean_s, cfg.clearance_sd_s))),
                     r,
                 )
                 for r in cfg.runs
@@ -364,8 +368,11 @@ class Loopback:
 def _first_gate(lane_map: LaneMap, direction: Direction) -> str:
     """The first checkpoint gate of ``direction``'s route from its origin yard ("" if none)."""
     origin = lane_map.southbound_from if direction is Direction.SOUTHBOUND else lane_map.far_side()
-    a, b = lane_map.yard_of(origin), lane_map.yard_of(
-        lane_map.far_side() if direction is Direction.SOUTHBOUND else lane_map.southbound_from
+    a, b = (
+        lane_map.yard_of(origin),
+        lane_map.yard_of(
+            lane_map.far_side() if direction is Direction.SOUTHBOUND else lane_map.southbound_from
+        ),
     )
     for leg in lane_map.route(a, b):
         if lane_map.node(leg.end_node).kind is NodeKind.GATE:

@@ -10,6 +10,7 @@ the same customs release times; but the decisions are the deployed
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -103,7 +104,5 @@ def execute_loopback(
     metrics["controller_counters"] = dict(sorted(loopback.core.counters.items()))
     metrics["messages_to_controller"] = loopback.messages
     metrics["problems"] = loopback.problems
-    import json
-
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics, violations

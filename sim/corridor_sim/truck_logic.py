@@ -35,14 +35,14 @@ from typing import Any
 from corridor_core.errors import ConfigError
 from corridor_core.lane_map import VehicleClass
 from corridor_core.runs import Direction
-from corridor_core.vda5050 import check_order
+from corridor_core.vda5050 import STATION_WORK_INFO, check_order
 from corridor_sim.truck_services import TruckServices, Visit
 
 WAITING, RUNNING, FINISHED, FAILED = "WAITING", "RUNNING", "FINISHED", "FAILED"
 _DONE = (FINISHED, FAILED)
 MAX_ERRORS = 20  # rejections kept in the state; the oldest go first
 PICK, DROP = "pick", "drop"
-STATION_QUEUE, STATION_SERVICE = "STATION_QUEUE", "STATION_SERVICE"
+STATION_QUEUE, STATION_SERVICE = STATION_WORK_INFO
 PARAMETERS = {"trigger": "actionId", PICK: "loadId", DROP: "loadId"}  # factsheet action params
 
 

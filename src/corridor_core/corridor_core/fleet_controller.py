@@ -61,7 +61,11 @@ from corridor_core.planning.planner import Planner
 from corridor_core.planning.router import CORRIDOR, Controller, TimedStop
 from corridor_core.planning.windows import WindowCalendar, window_blocker
 from corridor_core.runs import ContainerRun, Direction, RunState
-from corridor_core.vda5050 import StateReport
+from corridor_core.vda5050 import STATION_WORK_INFO, StateReport
+
+# action states of an action under way at the truck's node (WAITING is one not begun yet: an
+# action of a node ahead)
+WORKING_ACTION_STATES = ("INITIALIZING", "RUNNING", "PAUSED")
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class _Truck:
     held_cargo: str = ""  # a container customs held is on board (until it is back in a yard)
     actions: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus) of the last state
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
+    driving: bool = False  # as its last state said
+    station_work: bool = False  # its last state reported work at a station of its node
 
 
 @dataclass
@@ -426,6 +432,8 @@ class FleetController:
         truck.view = view_after_state(old, report)
         commands: list[FleetCommand] = [VehicleChanged(truck.view)] if truck.view != old else []
         truck.feed.on_state(report)
+        truck.driving = report.driving
+        truck.station_work = any(t in STATION_WORK_INFO for t in report.information_types)
         commands += self._on_errors(report, now_s)
         serial = report.serial
         if serial not in self.planner.trucks:
@@ -812,6 +820,8 @@ class FleetController:
         if nxt is None or feed.released != state.released:
             return []
         base_end = stops[state.released]
+        if not self._ready_for(serial, base_end.node_id, node_ids[state.released + 1]):
+            return []
         blocked_by = self._release_blocker(serial, stops, state.released, nxt, now_s)
         if blocked_by:
             late = now_s - base_end.depart_s
@@ -826,11 +836,53 @@ class FleetController:
                 return [Replanned(serial, f"waits at {base_end.node_id}: {blocked_by}")]
             return []
         start = state.released
+        nxt = self._roll_on(serial, stops, start, nxt, now_s)
+        if not self._may_end_at(serial, node_ids, nxt):
+            return []  # it would stop between two blocks where it could be trapped: not yet
         self.planner.release_through(serial, nxt)
         direction = self.planner.trucks[serial].trips[0].direction
         self.grants.grant(serial, direction, node_ids[start : nxt + 1], now_s)
         self.counters["releases"] += 1
         return [SendOrder(serial, feed.extend(self.lane_map, node_ids, nxt, now_s))]
+
+    def _roll_on(
+        self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float
+    ) -> int:
+        """The end of the piece to release from ``start``: ``end``, or further on through the
+        release points after it where the truck need not stand (no station, not the border
+        point, not a yard), when the longer piece may be released now too. The truck then rolls
+        through them as the simulator's trucks do, instead of stopping at each and holding a
+        place there."""
+        direction = self.planner.trucks[serial].trips[0].direction
+        last = len(stops) - 1
+        while end < last and not self.lane.must_stand(stops[end].node_id, direction):
+            further = next((i for i in range(end + 1, last) if stops[i].release_point), last)
+            if self._release_blocker(serial, stops, start, further, now_s):
+                break
+            end = further
+        return end
+
+    def _may_end_at(self, serial: str, node_ids: list[str], end: int) -> bool:
+        """May a released base end at stop ``end`` (see :meth:`LaneInterlock.may_stop_between`)?"""
+        if end <= 0 or end >= len(node_ids) - 1:
+            return True
+        direction = self.planner.trucks[serial].trips[0].direction
+        before = self.grants.segment(node_ids[end - 1], node_ids[end])
+        after = self.grants.segment(node_ids[end], node_ids[end + 1])
+        return self.lane.may_stop_between(node_ids[end], direction, before, after)
+
+    def _ready_for(self, serial: str, node: str, after: str) -> bool:
+        """Is the truck ready for a piece from ``node`` (its base's end) on to ``after``? A
+        piece is the truck's from its release on, so it is released when the truck can use it
+        at once: the truck stands at ``node`` with its work there done (no station work, no
+        order action still open), or it is still driving toward ``node`` and the piece starts
+        on a two-way segment (it may hold a place ahead, but no block)."""
+        truck = self._trucks[serial]
+        here = truck.view.last_node_id == node
+        if truck.driving or not here:
+            return self.grants.segment(node, after) not in self._single
+        working = any(st in WORKING_ACTION_STATES for _, st in truck.actions)
+        return not (truck.station_work or working)
 
     def _release_blocker(
         self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float

@@ -260,8 +260,12 @@ class StateReport:
     action_states: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus)
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel)
     paused: bool = False
+    information_types: tuple[str, ...] = ()  # infoType of each ``information`` entry
 
 
+# ``information`` types a truck reports while it works at a station of its node (queued for a
+# server, or served): it is not ready to leave. Trucks that do not report them count as ready.
+STATION_WORK_INFO = ("STATION_QUEUE", "STATION_SERVICE")
 ACTION_STATUSES = ("WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED")
 ERROR_LEVELS = ("WARNING", "FATAL")
 MAX_COORDINATE_M = 1.0e7  # |x|, |y| of agvPosition: 10,000 km from the map origin
@@ -332,6 +336,7 @@ def parse_state(payload: bytes, what: str = "state") -> StateReport:
         action_states=actions,
         error_levels=tuple((kind, level) for kind, level, _ in errors),
         paused=msg.flag("paused", default=False),
+        information_types=msg.texts("information", "infoType") if msg.has("information") else (),
     )
 
 

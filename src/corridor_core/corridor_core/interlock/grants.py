@@ -88,8 +88,15 @@ class Grants:
             a, b = nodes[i], nodes[i + 1]
             seg = self.segment(a, b)
             if seg in self.lane.single:
+                # an ask left when it last could go stands only while it still can: may_enter
+                # asks again below if nothing but the block holds it back
+                self.lane.signals.withdraw(seg, truck)
                 asks.add(seg)
             rolls_on = i + 1 < last and not self.lane.must_stand(b, d)
+            stands = self._stands_at(b, d, i + 1 == last)
+            must_have_place = (stands or seg in self.lane.single) and not rolls_on
+            if must_have_place and not self.lane.places.has_place(truck, b, d):
+                return self._no_place(truck, asks, b)
             ok, retry_s = self.lane.may_enter(
                 truck,
                 seg,
@@ -107,9 +114,18 @@ class Grants:
                     other = sorted(t for t, x in self.lane.inside[seg].items() if x is not d)
                     return f"single-lane {seg} held by {', '.join(other) or 'a claim'}"
                 return f"{seg} not free for {d.value.lower()}"
-            if self._stands_at(b, d, i + 1 == last) and not self.lane.places.has_place(truck, b, d):
-                return f"no free place at {b}"
+            if stands and not self.lane.places.has_place(truck, b, d):
+                return self._no_place(truck, asks, b)
         return ""
+
+    def _no_place(self, truck: str, asks: set[str], node: str) -> str:
+        """The truck cannot go for want of a place at ``node``: the asks it left on the
+        piece's blocks would end the other direction's phase for nothing (and two such trucks
+        facing each other would never move), so they are withdrawn."""
+        for block in asks:
+            self.lane.signals.withdraw(block, truck)
+        asks.clear()
+        return f"no free place at {node}"
 
     # --- what happened ---------------------------------------------------------------------
     def grant(self, truck: str, d: Direction, nodes: Sequence[str], now_s: float) -> None:

@@ -87,6 +87,17 @@ class LaneInterlock:
         at the border point, and where a station serves its direction."""
         return node in self.border or node in self.yards or (node, d) in self.dwell_at
 
+    def may_stop_between(self, node: str, d: Direction, before: str, after: str) -> bool:
+        """May a truck of direction ``d`` stop at ``node``, reached by segment ``before`` and
+        left by segment ``after``? Not where both are single-lane blocks and the node cannot
+        hold one truck of each direction (fewer than two places) while it need not stand
+        there: stopped there, it could face a truck standing at the far end of the next block
+        and neither could move. It passes such a node without stopping (its release reaches
+        beyond), or waits before the first block."""
+        if self.must_stand(node, d) or before not in self.single or after not in self.single:
+            return True
+        return self.places.capacity[node] >= 2
+
     def block_free_for(self, seg: str, d: Direction, truck: str) -> bool:
         """No opposite-direction truck inside the block or holding a claim on it."""
         return self.signals.free_for(seg, d, truck, self.inside[seg])
