@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from corridor_core.interlock.stop_lines import with_stop_lines
 from corridor_core.map_io import load_map
 from corridor_links.recorder import read_records
 
@@ -29,7 +30,8 @@ from .corridor_cli import run_corridor
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
-MAP = load_map(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml")
+# the controller's view of the map: orders name stop lines in two-way segments
+MAP = with_stop_lines(load_map(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml"))
 SINGLE = {s.segment_id for s in MAP.segments if s.lane_mode.value == "single_alternating"}
 SEGMENT = {frozenset((s.from_node, s.to_node)): s.segment_id for s in MAP.segments}
 FAULTS = {"T01": 420, "T02": 520, "T03": 620, "T23": 470, "T24": 570, "T25": 670}

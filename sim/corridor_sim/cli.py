@@ -60,6 +60,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "FleetController (the vehicle bridge's) driving loopback VDA 5050 trucks "
         "(default: %(default)s)",
     )
+    run.add_argument(
+        "--workload",
+        choices=("study", "loop"),
+        default="study",
+        help="with --driver fleet: study (the scenario's arrivals, warm-up, agreement and "
+        "clearance model) or loop (exactly what `corridor run --preset P --minutes 60*HOURS "
+        "--seed N` runs: its backlog, --fleet-file, always open) (default: %(default)s)",
+    )
+    run.add_argument(
+        "--fleet-file",
+        type=Path,
+        default=Path("config/fleet-reference.yaml"),
+        help="with --workload loop: the fleet YAML (default: %(default)s)",
+    )
     sweep = ssub.add_parser("sweep", help="throughput against one parameter, in parallel")
     _common(sweep)
     sweep.add_argument("--param", required=True,
@@ -131,10 +145,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     def progress(fraction: float) -> None:
         bar.update(round(fraction * 100) - bar.n)
 
+    if args.workload == "loop" and args.driver != "fleet":
+        raise CorridorError("--workload loop needs --driver fleet")
     if getattr(args, "driver", "engine") == "fleet":
-        from corridor_sim.loopback_study import execute_loopback
+        from corridor_sim.loopback_study import execute_loop_loopback, execute_loopback
 
-        metrics, violations = execute_loopback(cfg, args.out, progress)
+        if args.workload == "loop":
+            metrics, violations = execute_loop_loopback(cfg, args.fleet_file, args.out, progress)
+        else:
+            metrics, violations = execute_loopback(cfg, args.out, progress)
         bar.close()
         print("driver: fleet (the deployed FleetController, loopback VDA 5050 trucks)")
         print(summary_table(metrics))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corridor_core.errors import ProtocolError
+from corridor_core.interlock.stop_lines import is_stop_line, parent_segment
 from corridor_core.lane_map import LaneMap, NodeKind
 from corridor_core.runs import Direction
 from corridor_core.vda5050 import parse_topic
@@ -162,7 +163,14 @@ class RowBuilder:
         for edge in payload.get("edges") or []:
             if isinstance(edge, dict):
                 key = (str(edge.get("startNodeId")), str(edge.get("endNodeId")))
-                truck.edges[key] = str(edge.get("edgeId", ""))
+                edge_id = str(edge.get("edgeId", ""))
+                truck.edges[key] = edge_id
+                seg = parent_segment(edge_id)
+                if (is_stop_line(key[0]) or is_stop_line(key[1])) and seg in self.segment_ids:
+                    # a part of a segment cut at its stop lines: the segment's ends, either way
+                    whole = self.lane_map.segment(seg)
+                    truck.edges[(whole.from_node, whole.to_node)] = seg
+                    truck.edges[(whole.to_node, whole.from_node)] = seg
 
     def _segment(self, serial: str, truck: _Truck, a: str, b: str) -> str | None:
         edge_id = truck.edges.get((a, b))
@@ -183,6 +191,10 @@ class RowBuilder:
         node, driving = payload.get("lastNodeId"), payload.get("driving") is True
         if not isinstance(node, str) or not node:
             return
+        if is_stop_line(node):  # waiting in its lane: still on the segment it entered
+            if not truck.node:
+                return
+            node = truck.node
         if not truck.node:
             truck.node, truck.arrived_s = node, t_s
         elif node != truck.node:
@@ -194,7 +206,11 @@ class RowBuilder:
 
     def _departed(self, serial: str, truck: _Truck, payload: Mapping[str, Any], t_s: float) -> None:
         truck.departed_s = t_s
-        pending = [n.get("nodeId") for n in payload.get("nodeStates") or [] if isinstance(n, dict)]
+        pending = [
+            n.get("nodeId")
+            for n in payload.get("nodeStates") or []
+            if isinstance(n, dict) and not is_stop_line(str(n.get("nodeId")))
+        ]
         ahead = truck.ahead = str(pending[0]) if pending else ""
         d = self._direction(truck.node, ahead) or self._direction(truck.came_from, truck.node)
         if not self._off_lane(truck.node) and t_s > truck.arrived_s and d is not None:

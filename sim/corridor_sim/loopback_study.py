@@ -19,14 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from corridor_core.fleet import Fleet
 from corridor_core.iso6346 import with_check_digit
+from corridor_core.lane_map import LaneMap
 from corridor_core.map_io import save_map
 from corridor_core.planning.router import CONTROLLERS, Controller
+from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
 from corridor_sim.loop_outputs import LoopRun, write_loop_run
 from corridor_sim.loopback import Loopback, LoopbackConfig, LoopbackRun, generated_fleet
 from corridor_sim.study import StudyConfig, StudyInputs, study_inputs
-from corridor_sim.workload import arrivals, preset
+from corridor_sim.workload import LOOP_EPOCH, arrivals, loop_workload, preset
 
 
 def loopback_config(cfg: StudyConfig, inputs: StudyInputs | None = None) -> LoopbackConfig:
@@ -99,10 +102,77 @@ def execute_loopback(
             time_scale=1.0,
         )
         metrics, violations = write_loop_run(run, rows, out)
-    metrics["sim_wall_s"] = round(wall, 3)
-    metrics["driver"] = "fleet"
-    metrics["controller_counters"] = dict(sorted(loopback.core.counters.items()))
-    metrics["messages_to_controller"] = loopback.messages
-    metrics["problems"] = loopback.problems
+    metrics.update(_loopback_facts(loopback, wall))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics, violations
+
+
+def loop_loopback_config(
+    lane_map: LaneMap, fleet: Fleet, preset_name: str, minutes: float, seed: int
+) -> LoopbackConfig:
+    """The loopback run of ``corridor run --preset P --minutes M --seed N`` (always open): the
+    loop's workload (:func:`~corridor_sim.workload.loop_workload`), its fleet, and customs as
+    its checkpoint plays it (the manifest is there when the truck reaches the gate)."""
+    runs = tuple(
+        LoopbackRun(load.at_s, load.run, load.declared_plate)
+        for load in loop_workload(lane_map, preset_name, minutes, seed)
+    )
+    return LoopbackConfig(
+        lane_map=lane_map,
+        calendar=WindowCalendar.always_open(),
+        fleet=fleet,
+        runs=runs,
+        epoch=LOOP_EPOCH,
+        start_s=0.0,
+        end_s=minutes * 60.0,
+        seed=seed,
+        clearance_mean_s=0.0,
+        clearance_sd_s=0.0,
+    )
+
+
+def execute_loop_loopback(
+    cfg: StudyConfig, fleet_path: Path, out: Path, progress: Callable[[float], None] | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """``corridor run``'s inputs on the loopback: the scenario's map, the fleet file, the
+    loop's workload for ``cfg.preset`` / ``cfg.seed`` over ``cfg.hours``, always open; the run
+    directory as ``corridor run --out`` writes it, checked. Returns metrics and violations."""
+    from corridor_core.fleet import load_fleet
+
+    inputs = study_inputs(cfg)
+    fleet = load_fleet(fleet_path, inputs.lane_map)
+    lb_cfg = loop_loopback_config(inputs.lane_map, fleet, cfg.preset, cfg.hours * 60.0, cfg.seed)
+    wall = time.perf_counter()
+    loopback = Loopback(lb_cfg)
+    loopback.start()
+    loopback.run_until(lb_cfg.end_s, progress)
+    rows = loopback.finish()
+    wall = time.perf_counter() - wall
+    run = LoopRun(
+        lane_map=inputs.lane_map,
+        map_path=inputs.scenario.map_path,
+        agreement_path=None,
+        epoch=LOOP_EPOCH,
+        end_s=lb_cfg.end_s,
+        preset=cfg.preset,
+        seed=cfg.seed,
+        fleet=len(fleet.trucks),
+        southbound_share=preset(cfg.preset).southbound_share,
+        offered_loads=len(lb_cfg.runs),
+        controller="fleet_controller (corridor run's workload, loopback)",
+        time_scale=1.0,
+    )
+    metrics, violations = write_loop_run(run, rows, out)
+    metrics.update(_loopback_facts(loopback, wall))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics, violations
+
+
+def _loopback_facts(loopback: Loopback, wall_s: float) -> dict[str, Any]:
+    return {
+        "sim_wall_s": round(wall_s, 3),
+        "driver": "fleet",
+        "controller_counters": dict(sorted(loopback.core.counters.items())),
+        "messages_to_controller": loopback.messages,
+        "problems": loopback.problems,
+    }

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corridor_core.interlock.stop_lines import with_stop_lines
 from corridor_core.lane_map import LaneMap, NodeKind, StationKind
 from corridor_core.runs import Direction
 from corridor_core.service_model import (
@@ -72,7 +73,11 @@ class LaneEntries:
 
     def __init__(self, lane_map: LaneMap) -> None:
         self.lane_map = lane_map
-        self._between = {frozenset((s.from_node, s.to_node)): s for s in lane_map.segments}
+        # orders name the map's nodes, and may name stop lines (parts of a segment)
+        parts = with_stop_lines(lane_map).segments
+        self._between = {
+            frozenset((s.from_node, s.to_node)): s for s in (*lane_map.segments, *parts)
+        }
         self._last_entry_s: dict[tuple[str, str], float] = {}
         self._length_m = lane_map.vehicle_class().length_m
 
@@ -107,6 +112,7 @@ class TruckServices:
         exceptions: bool = True, lanes: LaneEntries | None = None,
     ) -> None:  # fmt: skip
         self.lane_map = lane_map
+        self._routes = with_stop_lines(lane_map)  # orders may name stop lines
         self.desks = desks
         self.lanes = lanes
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -123,7 +129,7 @@ class TruckServices:
 
     def direction(self, from_node: str, to_node: str) -> Direction | None:
         """The border direction of driving from ``from_node`` to ``to_node`` (None: unknown)."""
-        lm = self.lane_map
+        lm = self._routes
         if not (lm.has_node(from_node) and lm.has_node(to_node)) or from_node == to_node:
             return None
         return lm.direction_between(lm.node(from_node), lm.node(to_node))

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from corridor_core.errors import ConfigError
-from corridor_core.runs import Direction
+from corridor_core.iso6346 import with_check_digit
+from corridor_core.lane_map import LaneMap
+from corridor_core.runs import ContainerRun, Direction
 
 
 @dataclass(frozen=True)
@@ -111,4 +113,43 @@ def arrivals(
             reefer = direction is Direction.NORTHBOUND and rng.random() < p.northbound_reefer_share
             out.append(Arrival(t, direction, boxes, reefer, t + p.reefer_sla_s if reefer else 0.0))
     out.sort(key=lambda a: (a.t_s, a.direction.value))
+    return out
+
+
+LOOP_OWNERS = ("CSQU", "TEXU", "MSCU", "TGHU", "OOLU", "CMAU")
+LOOP_EPOCH = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)  # the loop's simulated second 0
+HELD_PLATE = "桂F·X0000"  # a plate no truck has: customs holds a run declared with it
+
+
+@dataclass(frozen=True)
+class LoopLoad:
+    """One run of the loop's workload, submitted at ``at_s``; ``declared_plate`` is the plate
+    on its manifest when it is not its truck's ("" : its truck's)."""
+
+    at_s: float
+    run: ContainerRun
+    declared_plate: str = ""
+
+
+def loop_workload(
+    lane_map: LaneMap, preset_name: str, minutes: float, seed: int, hold_every: int = 25
+) -> list[LoopLoad]:
+    """The workload of ``corridor run``: ``preset_name``'s arrivals over ``minutes`` after a
+    30-minute backlog (submitted at 0), run ids ``L-0001``..., real-looking container numbers;
+    every ``hold_every``-th run's manifest names a plate no truck has, so customs holds it."""
+    rng = np.random.default_rng(seed)
+    loads = arrivals(
+        preset(preset_name), -1800.0, minutes * 60.0, LOOP_EPOCH, "Asia/Ho_Chi_Minh", rng
+    )
+    cn, vn = lane_map.yard_of("CN"), lane_map.yard_of("VN")
+    out = []
+    for i, load in enumerate(loads, start=1):
+        south = load.direction is Direction.SOUTHBOUND
+        owner = LOOP_OWNERS[int(rng.integers(len(LOOP_OWNERS)))]
+        number = with_check_digit(f"{owner}{int(rng.integers(0, 1_000_000)):06d}")
+        run = ContainerRun(
+            f"L-{i:04d}", number, cn if south else vn, vn if south else cn, load.direction
+        )
+        declared = HELD_PLATE if i % hold_every == 0 else ""
+        out.append(LoopLoad(max(0.0, load.t_s), run, declared))
     return out

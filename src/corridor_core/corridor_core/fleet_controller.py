@@ -49,6 +49,7 @@ from corridor_core.dispatcher import (
 )
 from corridor_core.fleet import Fleet
 from corridor_core.interlock import Grants, LaneInterlock, following_headway_s, platoon_cap
+from corridor_core.interlock.stop_lines import with_stop_lines
 from corridor_core.lane_map import LaneMap, NodeKind
 from corridor_core.order_feed import (
     OPEN_ACTION_STATES,
@@ -110,6 +111,11 @@ class LinkSettings:
         silent_after_s: an online truck with no state this long leaves the plan.
         late_tolerance_s: a truck this late (arrival, or waiting for a release) is re-planned.
         trigger_retry_s: a trigger whose waitForTrigger still runs this long is sent again.
+        trigger_tries: triggers sent before a waitForTrigger still running counts as refused.
+        at_node_tolerance_m: a state proves a truck stands at a node within this distance.
+        stop_lines: a truck without a place at the node ahead may wait in its lane of a
+            two-way segment, at a stop line before the node (orders then name stop-line
+            nodes, ``SEGMENT:stop:NODE``); off: it waits at the node before.
         clearance_allowance_s: a loaded truck not yet cleared leaves its yard toward the border
             only if it would reach km 0 by the last entry with this much time to spare for
             the checkpoint's decision at its gate.
@@ -124,6 +130,7 @@ class LinkSettings:
     clearance_allowance_s: float = 120.0
     trigger_tries: int = 3
     at_node_tolerance_m: float = 10.0
+    stop_lines: bool = True
 
 
 @dataclass
@@ -168,6 +175,11 @@ class FleetController:
     counters: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        self.real_map = self.lane_map  # the corridor as given (runs, fleet, operators)
+        if self.settings.stop_lines:
+            # the controller's own view: a stop line in the lane before each bounded node a
+            # two-way segment leads to (see corridor_core.interlock.stop_lines)
+            self.lane_map = with_stop_lines(self.lane_map)
         self.planner = Planner(self.lane_map, self.calendar, self.controller)
         self.planner.auto_release = False  # pieces are released when the feed sends them
         self.planner.early_tolerance_s = math.inf  # early trucks wait at their base's end

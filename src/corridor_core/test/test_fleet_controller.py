@@ -15,6 +15,7 @@ from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_core.dispatcher import ClearanceIssued, Problem, SendOrder
 from corridor_core.fleet import Fleet, Truck
 from corridor_core.fleet_controller import FleetController, LinkSettings, SendInstantActions
+from corridor_core.interlock.stop_lines import with_stop_lines
 from corridor_core.iso6346 import with_check_digit
 from corridor_core.map_io import load_map
 from corridor_core.runs import ContainerRun, Direction, RunState
@@ -22,6 +23,8 @@ from corridor_core.vda5050 import StateReport, check_order
 
 ROOT = Path(__file__).resolve().parents[3]
 MAP = load_map(ROOT / "maps" / "tan-thanh-puzhai-2027.yaml")
+# the controller's view (its orders name stop lines): the trucks here look nodes up in it
+XMAP = with_stop_lines(MAP)
 SINGLE = {s.segment_id for s in MAP.segments if s.lane_mode.value == "single_alternating"}
 
 
@@ -102,7 +105,7 @@ class PureTruck:
             return False
         node, edge = self.nodes.pop(0), self.edges.pop(0)
         seg = edge["edgeId"].split(":")[0]
-        direction = "S" if MAP.node(node["nodeId"]).x_m > MAP.node(self.node).x_m else "N"
+        direction = "S" if XMAP.node(node["nodeId"]).x_m > XMAP.node(self.node).x_m else "N"
         self.log.append((seg, direction, self.enter_s, now))
         self.node, self.last_seq = node["nodeId"], node["sequenceId"]
         self.arrive_s = math.inf
@@ -126,7 +129,7 @@ class PureTruck:
         return StateReport(
             "M", self.serial, self.header, self.order_id, self.update_id, self.node,
             self.last_seq, tuple(n["nodeId"] for n in self.nodes), not math.isinf(self.arrive_s),
-            100.0, MAP.node(self.node).x_m, MAP.node(self.node).y_m, "AUTOMATIC", (),
+            100.0, XMAP.node(self.node).x_m, XMAP.node(self.node).y_m, "AUTOMATIC", (),
             action_states=tuple(sorted(self.waiting.items())),
         )  # fmt: skip
 
@@ -201,7 +204,7 @@ class Loop:
                     self.execute(self.ctl.on_state(truck.report(), now), now)
                 if truck.step(now, None):
                     self.execute(self.ctl.on_state(truck.report(), now), now)
-                    if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                    if XMAP.node(truck.node).kind.value == "gate" and truck._held():
                         self.checkpoint(truck, now)
             now += dt
 
@@ -356,7 +359,7 @@ def _mute_run(loop: Loop, until_s: float, mute: str, at_node: str, nth: int = 1)
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
             if truck.step(now, None) and not silent:
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
-                if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                if XMAP.node(truck.node).kind.value == "gate" and truck._held():
                     loop.checkpoint(truck, now)
                 if truck.serial == mute and truck.node == at_node:
                     seen += 1
@@ -396,7 +399,7 @@ def test_a_run_failed_after_the_border_is_never_dispatched_again() -> None:
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
             if truck.step(now, None):
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
-                if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                if XMAP.node(truck.node).kind.value == "gate" and truck._held():
                     loop.checkpoint(truck, now)
         first = loop.ctl.run("R001").vehicle_id
         if first and loop.trucks[first].node == "PB":
@@ -446,9 +449,10 @@ def test_a_state_that_proves_where_a_lost_truck_stands_reopens_the_lane() -> Non
     truck = loop.trucks["T01"]
     loop.execute(loop.ctl.on_connection("T01", "CONNECTIONBROKEN", 401.0), 401.0)
     assert "S4b" in loop.ctl.closures("T01")
-    truck.nodes, truck.edges, truck.arrive_s = [], [], math.inf  # it stopped at PB
+    assert truck.node in ("B0", "PB"), truck.node  # before S4b, which is released to it
+    truck.nodes, truck.edges, truck.arrive_s = [], [], math.inf  # it stopped there
     loop.execute(loop.ctl.on_state(truck.report(), 402.0), 402.0)
-    assert loop.ctl.closures("T01") == ("PB",), "proven standing: it keeps only its place"
+    assert loop.ctl.closures("T01") == (truck.node,), "proven standing: it keeps only its place"
     loop.execute(loop.ctl.on_connection("T01", "ONLINE", 403.0), 403.0)
     loop.execute(loop.ctl.on_state(truck.report(), 404.0), 404.0)
     assert loop.ctl.in_plan("T01"), "back online at a known place, it rejoins the plan"

@@ -93,7 +93,7 @@ def _run(scenario: tuple) -> list[str]:
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
             if truck.step(now, None) and not silent:
                 loop.execute(loop.ctl.on_state(truck.report(), now), now)
-                if loop_harness.MAP.node(truck.node).kind.value == "gate" and truck._held():
+                if loop_harness.XMAP.node(truck.node).kind.value == "gate" and truck._held():
                     loop.checkpoint(truck, now)
             elif truck.alive and truck.serial in loop.deaf:
                 pass  # it drove on without a word

@@ -17,7 +17,7 @@ from corridor_core.fleet_controller import FleetController
 from corridor_core.planning.windows import OpenInterval, WindowCalendar
 from corridor_core.runs import Direction, RunState
 
-from .test_fleet_controller import MAP, Loop, PureTruck, _run
+from .test_fleet_controller import MAP, XMAP, Loop, PureTruck, _run
 
 YARDS = {"Z-CN", "Z-VN"}
 DAY_S = 86400.0
@@ -51,7 +51,7 @@ class WindowLoop(Loop):
                     self.execute(self.ctl.on_state(truck.report(), now), now)
                 if truck.step(now, None):
                     self.execute(self.ctl.on_state(truck.report(), now), now)
-                    if MAP.node(truck.node).kind.value == "gate" and truck._held():
+                    if XMAP.node(truck.node).kind.value == "gate" and truck._held():
                         self.at_gate.setdefault(truck.serial, now)
                 gate_s = self.at_gate.get(truck.serial)
                 if gate_s is not None and now >= gate_s + self.clearance_delay_s:

@@ -10,7 +10,6 @@ run directory in the simulator's formats and checks it (``corridor run --out DIR
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections import Counter
@@ -18,22 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rclpy
 from corridor_interfaces.msg import ClearanceDecision, RunStatus
 from std_msgs.msg import String
 
-from corridor_core.iso6346 import with_check_digit
 from corridor_core.lane_map import NodeKind
-from corridor_core.runs import ContainerRun, Direction
 from corridor_nodes import topics
 from corridor_nodes.scenario import PlannedRun, ScenarioDriver, Timeline
 from corridor_nodes.stack import Stack
 from corridor_nodes.vehicle_bridge_node import PLAN_EVENTS
-from corridor_sim.workload import arrivals, preset
+from corridor_sim.workload import LOOP_EPOCH, loop_workload, preset
 
-OWNERS = ("CSQU", "TEXU", "MSCU", "TGHU", "OOLU", "CMAU")
-EPOCH = dt.datetime(2027, 3, 2, 6, 0, tzinfo=dt.UTC)  # the loop's simulated second 0
+EPOCH = LOOP_EPOCH  # the loop's simulated second 0
 
 
 @dataclass(frozen=True)
@@ -47,26 +42,14 @@ class Arrival:
 def workload(
     stack: Stack, preset_name: str, minutes: float, seed: int, hold_every: int = 25
 ) -> list[Arrival]:
-    """Arrivals of ``preset_name`` over ``minutes`` after a 30-minute backlog (submitted at 0).
-
-    Every ``hold_every``-th run's manifest names another truck's plate, so customs holds it.
-    """
-    rng = np.random.default_rng(seed)
-    epoch = EPOCH
-    loads = arrivals(preset(preset_name), -1800.0, minutes * 60.0, epoch, "Asia/Ho_Chi_Minh", rng)
-    lm = stack.lane_map
-    cn, vn = lm.yard_of("CN"), lm.yard_of("VN")
-    out = []
-    for i, load in enumerate(loads, start=1):
-        south = load.direction is Direction.SOUTHBOUND
-        owner = OWNERS[int(rng.integers(len(OWNERS)))]
-        number = with_check_digit(f"{owner}{int(rng.integers(0, 1_000_000)):06d}")
-        run = ContainerRun(
-            f"L-{i:04d}", number, cn if south else vn, vn if south else cn, load.direction
-        )
-        declared = "桂F·X0000" if i % hold_every == 0 else None
-        out.append(Arrival(max(0.0, load.t_s), PlannedRun(run, declared_plate=declared)))
-    return out
+    """Arrivals of ``preset_name`` over ``minutes`` after a 30-minute backlog (submitted at 0),
+    as :func:`corridor_sim.workload.loop_workload` draws them (``corridor sim loopback`` runs
+    the same). Every ``hold_every``-th run's manifest names another truck's plate, so customs
+    holds it."""
+    return [
+        Arrival(load.at_s, PlannedRun(load.run, declared_plate=load.declared_plate or None))
+        for load in loop_workload(stack.lane_map, preset_name, minutes, seed, hold_every)
+    ]
 
 
 class LoopDriver(ScenarioDriver):

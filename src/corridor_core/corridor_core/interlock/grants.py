@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from corridor_core.interlock.lane import LaneInterlock
+from corridor_core.interlock.stop_lines import is_stop_line
 from corridor_core.lane_map import LaneMap
 from corridor_core.runs import Direction
 
@@ -84,8 +85,13 @@ class Grants:
         asks: set[str] = set()
         self._asking[truck] = asks
         last = len(nodes) - 1
+        queue = self._queued_ahead(truck, d, nodes[0], leaving=True)
+        if queue:
+            return queue
         for i in range(last):
             a, b = nodes[i], nodes[i + 1]
+            if i > 0 and (queue := self._queued_ahead(truck, d, a, leaving=False)):
+                return queue
             seg = self.segment(a, b)
             if seg in self.lane.single:
                 # an ask left when it last could go stands only while it still can: may_enter
@@ -117,6 +123,20 @@ class Grants:
             if stands and not self.lane.places.has_place(truck, b, d):
                 return self._no_place(truck, asks, b)
         return ""
+
+    def _queued_ahead(self, truck: str, d: Direction, node: str, leaving: bool) -> str:
+        """Trucks wait in the running lane at a stop line, in the order they came: a truck
+        leaving one goes only as the first of its direction there, and a truck never rolls
+        past one where a truck of its direction waits (or is on its way to wait). "" when
+        neither holds it back."""
+        if not is_stop_line(node):
+            return ""
+        here = [t for t, x in self.lane.places.held[node].items() if x is d]
+        if leaving:
+            ahead = here[: here.index(truck)] if truck in here else []
+        else:
+            ahead = [t for t in here if t != truck]
+        return f"queued behind {', '.join(ahead)} at {node}" if ahead else ""
 
     def _no_place(self, truck: str, asks: set[str], node: str) -> str:
         """The truck cannot go for want of a place at ``node``: the asks it left on the
