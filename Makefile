@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test bench setup lint typecheck lock clean
+.PHONY: run test soak bench setup lint typecheck lock clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -16,6 +16,12 @@ run: setup
 
 test: setup lint typecheck
 	@source corridor_ws/env.sh && python -m pytest $(PYTEST_ARGS)
+
+# Every test marked `property`, with the hypothesis `soak` profile (5,000 examples per test), a
+# fresh random seed (printed at the start and the end) and hypothesis' statistics per test.
+soak: setup
+	@source corridor_ws/env.sh && python -m pytest -m property --hypothesis-profile=soak \
+		--hypothesis-show-statistics -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
 	@$(BIN)/ruff check .

@@ -49,7 +49,7 @@ from corridor_core.dispatcher import (
 )
 from corridor_core.fleet import Fleet
 from corridor_core.interlock import Grants, LaneInterlock, following_headway_s, platoon_cap
-from corridor_core.interlock.stop_lines import with_stop_lines
+from corridor_core.interlock.stop_lines import STOP, is_stop_line, with_stop_lines
 from corridor_core.lane_map import LaneMap, NodeKind
 from corridor_core.order_feed import (
     OPEN_ACTION_STATES,
@@ -878,6 +878,8 @@ class FleetController:
         """May a released base end at stop ``end`` (see :meth:`LaneInterlock.may_stop_between`)?"""
         if end <= 0 or end >= len(node_ids) - 1:
             return True
+        if is_stop_line(node_ids[end]) and not node_ids[end].endswith(STOP + node_ids[end + 1]):
+            return False  # the other direction's stop line: it rolls on past it
         direction = self.planner.trucks[serial].trips[0].direction
         before = self.grants.segment(node_ids[end - 1], node_ids[end])
         after = self.grants.segment(node_ids[end], node_ids[end + 1])

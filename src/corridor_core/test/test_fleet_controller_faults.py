@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -107,12 +108,8 @@ def _run(scenario: tuple) -> list[str]:
     return found
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@pytest.mark.property
+@settings(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 # found on the controller before the grants: a truck silent from the start was taken out and
 # an opposite truck released into S2 against it

@@ -34,6 +34,7 @@ from corridor_core.interlock.limits import (
 )
 from corridor_core.interlock.places import Places
 from corridor_core.interlock.signals import BlockSignals
+from corridor_core.interlock.stop_lines import parent_segment
 from corridor_core.lane_map import LaneMap, LaneMode, NodeKind
 from corridor_core.runs import Direction
 
@@ -66,8 +67,17 @@ class LaneInterlock:
         self.places = Places(lane_map, self.single, stands)
         self.signals = BlockSignals(self.single)
         self.all_clear_s = {s.segment_id: s.all_clear_s for s in lane_map.segments}
+        # a part of a segment cut at its stop lines has the whole lane's room: the trucks
+        # released into it queue back along the segment (see interlock.stop_lines)
+        whole_m: dict[str, float] = {}
+        for s in lane_map.segments:
+            whole_m[parent_segment(s.segment_id)] = (
+                whole_m.get(parent_segment(s.segment_id), 0.0) + s.length_m
+            )
         self.room = {
-            s.segment_id: lane_room(lane_map, s.segment_id, vehicle_length_m)
+            s.segment_id: lane_room(
+                lane_map, s.segment_id, vehicle_length_m, whole_m[parent_segment(s.segment_id)]
+            )
             for s in lane_map.segments
         }
         # truck -> direction, per segment: who is inside now

@@ -163,13 +163,17 @@ def dwell_stands(lane_map: LaneMap) -> set[tuple[str, Direction]]:
     }
 
 
-def lane_room(lane_map: LaneMap, segment_id: str, vehicle_length_m: float) -> int:
+def lane_room(
+    lane_map: LaneMap, segment_id: str, vehicle_length_m: float, length_m: float | None = None
+) -> int:
     """Trucks of one direction that fit in a segment at once, queued nose to tail at the
     standstill gap: ``lanes_per_direction * (floor(length_m / (vehicle_length_m +
-    standstill_gap_m)) + 1)`` (at least one lane)."""
+    standstill_gap_m)) + 1)`` (at least one lane); ``length_m`` defaults to the segment's
+    (a part of a segment cut at stop lines counts the whole segment's)."""
     seg = lane_map.segment(segment_id)
     spacing_m = vehicle_length_m + lane_map.following_for(seg).standstill_gap_m
-    return (int(seg.length_m // spacing_m) + 1) * max(1, seg.lanes_per_direction)
+    length_m = seg.length_m if length_m is None else length_m
+    return (int(length_m // spacing_m) + 1) * max(1, seg.lanes_per_direction)
 
 
 def following_headway_s(
