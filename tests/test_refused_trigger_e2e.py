@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 def test_a_truck_refusing_trigger_fails_its_run_and_the_others_deliver(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     done = run_corridor(
-        "run", "--preset", "stress", "--minutes", "30", "--seed", "4",
+        # 50 minutes: T01 may first drive empty and reach a gate with a load only later
+        "run", "--preset", "stress", "--minutes", "50", "--seed", "4",
         "--record", str(rec), "--run-dir", str(tmp_path / "run"),
         "--fault", "T01:refuse_trigger",
     )  # fmt: skip
