@@ -46,7 +46,6 @@ from corridor_core.fleet_controller import (
     FleetCommand,
     FleetController,
     LinkSettings,
-    Replanned,
     SendInstantActions,
 )
 from corridor_core.lane_map import LaneMap, NodeKind
@@ -296,8 +295,6 @@ class Loopback:
                     self.delivered.setdefault(view.run_id, self.now_s)
             elif isinstance(command, Problem):
                 self.problems += 1
-            elif isinstance(command, Replanned):
-                pass
 
     def _send(self, serial: str, name: str, msg: dict[str, Any]) -> None:
         truck = self.trucks.get(serial)

@@ -27,6 +27,7 @@ from corridor_core.planning.router import CONTROLLERS, Controller
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
 from corridor_sim.loop_outputs import LoopRun, write_loop_run
+from corridor_sim.loop_rows import LoopRows
 from corridor_sim.loopback import Loopback, LoopbackConfig, LoopbackRun, generated_fleet
 from corridor_sim.study import StudyConfig, StudyInputs, study_inputs
 from corridor_sim.workload import LOOP_EPOCH, arrivals, loop_workload, preset
@@ -75,12 +76,7 @@ def execute_loopback(
     """
     inputs = study_inputs(cfg)
     lb_cfg = loopback_config(cfg, inputs)
-    wall = time.perf_counter()
-    loopback = Loopback(lb_cfg)
-    loopback.start()
-    loopback.run_until(lb_cfg.end_s, progress)
-    rows = loopback.finish()
-    wall = time.perf_counter() - wall
+    loopback, rows, wall = _run(lb_cfg, progress)
     scen = inputs.scenario
     with tempfile.TemporaryDirectory() as tmp:
         map_path = scen.map_path
@@ -142,12 +138,7 @@ def execute_loop_loopback(
     inputs = study_inputs(cfg)
     fleet = load_fleet(fleet_path, inputs.lane_map)
     lb_cfg = loop_loopback_config(inputs.lane_map, fleet, cfg.preset, cfg.hours * 60.0, cfg.seed)
-    wall = time.perf_counter()
-    loopback = Loopback(lb_cfg)
-    loopback.start()
-    loopback.run_until(lb_cfg.end_s, progress)
-    rows = loopback.finish()
-    wall = time.perf_counter() - wall
+    loopback, rows, wall = _run(lb_cfg, progress)
     run = LoopRun(
         lane_map=inputs.lane_map,
         map_path=inputs.scenario.map_path,
@@ -166,6 +157,18 @@ def execute_loop_loopback(
     metrics.update(_loopback_facts(loopback, wall))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics, violations
+
+
+def _run(
+    lb_cfg: LoopbackConfig, progress: Callable[[float], None] | None
+) -> tuple[Loopback, LoopRows, float]:
+    """Run ``lb_cfg`` to its end: the loopback, its rows and the wall-clock seconds taken."""
+    wall = time.perf_counter()
+    loopback = Loopback(lb_cfg)
+    loopback.start()
+    loopback.run_until(lb_cfg.end_s, progress)
+    rows = loopback.finish()
+    return loopback, rows, time.perf_counter() - wall
 
 
 def _loopback_facts(loopback: Loopback, wall_s: float) -> dict[str, Any]:
