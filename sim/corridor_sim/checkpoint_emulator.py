@@ -153,6 +153,11 @@ class CheckpointEmulator:
         )
         await self.manifest_events.trigger()
 
+    async def post_record_event_lost(self, record: dict[str, str | float]) -> None:
+        """Fault injection: keep ``record`` (plate or manifest fields) in ``RecentRecords`` and
+        send no event for it, as when the event is lost on the way."""
+        await self._remember(record)
+
     async def _remember(self, record: dict[str, str | float]) -> None:
         self._recent.append(record)
         await self.recent_var.write_value(json.dumps(list(self._recent), ensure_ascii=False))

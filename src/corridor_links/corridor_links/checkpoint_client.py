@@ -3,9 +3,11 @@
 Runs asyncio in its own thread (beside an rclpy executor). Event handlers only decode and
 put :class:`~corridor_core.clearance.PlateObservation`, :class:`ManifestRecord` or
 :class:`CheckpointProblem` onto :attr:`CheckpointClient.inbox`; the owner drains it.
-On connection loss it reconnects with a fresh client; events sent during an outage are lost
-(as asyncua documents), so after every (re)connect it reads the checkpoint's ``RecentRecords``
-and passes on what it has not passed on yet.
+On connection loss it reconnects with a fresh client. Events are the fast path, not the only
+one: events sent during an outage are lost (as asyncua documents), and so are those sent while
+asyncua's client re-creates a subscription it judged stale. So after every (re)connect, and
+every :data:`RECONCILE_PERIOD_S` while connected, it reads the checkpoint's ``RecentRecords``
+and passes on what it has not passed on yet (each record once, however it came).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,13 @@ from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_links import checkpoint_schema as cs
 
 LOG = logging.getLogger(__name__)
+
+# The subscription's publishing interval. Not 0 ("as fast as possible"): a server then sends no
+# keep-alives, asyncua's client finds the quiet subscription stale after 1 s and re-creates it,
+# and events in that gap are lost.
+PUBLISHING_INTERVAL_MS = 100.0
+# How often a connected client re-reads RecentRecords to catch a record whose event was lost.
+RECONCILE_PERIOD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -181,13 +191,23 @@ class CheckpointClient:
             types = client.get_node(ua.ObjectIds.BaseEventType)
             plate_type = await types.get_child(f"{idx}:{cs.PLATE_EVENT}")
             manifest_type = await types.get_child(f"{idx}:{cs.MANIFEST_EVENT}")
-            sub = await client.create_subscription(0, self._dedup)
+            sub = await client.create_subscription(PUBLISHING_INTERVAL_MS, self._dedup)
             await sub.subscribe_events(checkpoint, [plate_type, manifest_type])
             # Subscribed first, then catch up on what was posted while we were away.
             recent = await checkpoint.get_child(f"{idx}:{cs.RECENT_RECORDS}")
-            for item in decode_recent(str(await recent.read_value())):
-                self._dedup.put(item)
+            await self._reconcile(recent, report_problems=True)
             self.inbox.put(CheckpointStatus(True, f"connected to checkpoint {self.url}"))
+            next_reconcile_s = time.monotonic() + RECONCILE_PERIOD_S
             while not self._stop.is_set():
                 await asyncio.sleep(0.2)
                 await client.check_connection()
+                if time.monotonic() >= next_reconcile_s:
+                    await self._reconcile(recent, report_problems=False)
+                    next_reconcile_s = time.monotonic() + RECONCILE_PERIOD_S
+
+    async def _reconcile(self, recent: Any, report_problems: bool) -> None:
+        """Pass on what ``RecentRecords`` holds and was not passed on yet; its undecodable
+        entries only when ``report_problems`` (once per connection, not once a period)."""
+        for item in decode_recent(str(await recent.read_value())):
+            if report_problems or not isinstance(item, CheckpointProblem):
+                self._dedup.put(item)

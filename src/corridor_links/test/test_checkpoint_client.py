@@ -1,6 +1,7 @@
 """The OPC UA checkpoint client against a real asyncua server (the emulator) on a free port."""
 
 import asyncio
+import logging
 import threading
 import time
 
@@ -9,7 +10,11 @@ from asyncua import Client
 
 from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_links import checkpoint_schema as cs
-from corridor_links.checkpoint_client import CheckpointClient, CheckpointStatus
+from corridor_links.checkpoint_client import (
+    RECONCILE_PERIOD_S,
+    CheckpointClient,
+    CheckpointStatus,
+)
 from corridor_links.mosquitto import free_port
 from corridor_sim.checkpoint_emulator import CheckpointEmulator
 
@@ -20,13 +25,23 @@ class _ServerThread(threading.Thread):
         self.port = port
         self.ready = threading.Event()
         self.stop = threading.Event()
+        self.emulator: CheckpointEmulator | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def run(self) -> None:
         asyncio.run(self._serve())
 
+    def lose_event(self, record: dict[str, str | float]) -> None:
+        """Have the server keep ``record`` but send no event for it."""
+        assert self.emulator is not None and self.loop is not None
+        asyncio.run_coroutine_threadsafe(
+            self.emulator.post_record_event_lost(record), self.loop
+        ).result(5)
+
     async def _serve(self) -> None:
         emulator = CheckpointEmulator(self.port, "bridge", "s3cret")
         await emulator.setup()
+        self.emulator, self.loop = emulator, asyncio.get_running_loop()
         async with emulator.server:
             self.ready.set()
             while not self.stop.is_set():
@@ -53,15 +68,21 @@ def _next(inbox, kind, timeout_s=10.0):
 
 
 @pytest.fixture()
-def checkpoint_url():
-    """A real emulated checkpoint (asyncua server) on a free port; yields its URL."""
+def checkpoint_server():
+    """A real emulated checkpoint (asyncua server) on a free port."""
     port = free_port()
     server = _ServerThread(port)
     server.start()
     assert server.ready.wait(15)
-    yield f"opc.tcp://127.0.0.1:{port}/corridor/checkpoint"
+    yield server
     server.stop.set()
     server.join(5)
+
+
+@pytest.fixture()
+def checkpoint_url(checkpoint_server: _ServerThread) -> str:
+    """The emulated checkpoint's URL."""
+    return f"opc.tcp://127.0.0.1:{checkpoint_server.port}/corridor/checkpoint"
 
 
 def test_plate_reads_and_manifests_arrive_as_domain_records(checkpoint_url: str) -> None:
@@ -106,5 +127,42 @@ def test_records_posted_before_connecting_are_recovered_once(checkpoint_url: str
         assert _next(client.inbox, CheckpointStatus).connected
         time.sleep(0.5)
         assert client.inbox.empty(), "the recovered record was passed on twice"
+    finally:
+        client.stop()
+
+
+def test_a_record_whose_event_was_lost_is_recovered_while_connected(
+    checkpoint_server: _ServerThread, checkpoint_url: str
+) -> None:
+    client = CheckpointClient(checkpoint_url, "bridge", "s3cret")
+    client.start()
+    try:
+        assert _next(client.inbox, CheckpointStatus).connected
+        fields = ("DEC-LOST", "CSQU3054383", "桂F·D3101", "RELEASED", "GREEN", "")
+        checkpoint_server.lose_event(dict(zip(cs.MANIFEST_FIELDS, fields, strict=True)))
+        manifest = _next(client.inbox, ManifestRecord, timeout_s=4 * RECONCILE_PERIOD_S)
+        assert manifest.declaration_number == "DEC-LOST"
+        time.sleep(2 * RECONCILE_PERIOD_S)
+        assert client.inbox.empty(), "the recovered record was passed on twice"
+    finally:
+        client.stop()
+
+
+def test_a_quiet_subscription_is_kept(checkpoint_url: str, caplog) -> None:
+    """Quiet for seconds, the subscription is not judged stale and re-created (with a
+    publishing interval of 0 the server sent no keep-alives, asyncua re-created the quiet
+    subscription every second, and events sent in the gap were lost)."""
+    caplog.set_level(logging.WARNING, logger="asyncua")
+    client = CheckpointClient(checkpoint_url, "bridge", "s3cret")
+    client.start()
+    try:
+        assert _next(client.inbox, CheckpointStatus).connected
+        first = asyncio.run(_call(checkpoint_url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+        assert _next(client.inbox, PlateObservation).transaction_id == first
+        time.sleep(3.0)
+        stale = [r.getMessage() for r in caplog.records if "stale" in r.getMessage()]
+        assert stale == []
+        tx = asyncio.run(_call(checkpoint_url, "InjectPlateRead", "VN-IN-1", "桂F·D3101", 0.9))
+        assert _next(client.inbox, PlateObservation, timeout_s=2.0).transaction_id == tx
     finally:
         client.stop()
