@@ -60,7 +60,7 @@ from corridor_core.order_feed import (
 )
 from corridor_core.planning.planner import Planner
 from corridor_core.planning.router import CORRIDOR, Controller, TimedStop
-from corridor_core.planning.windows import WindowCalendar, window_blocker
+from corridor_core.planning.windows import WindowCalendar, misses_last_entry_s, window_blocker
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import STATION_WORK_INFO, StateReport
 
@@ -157,6 +157,8 @@ class _Truck:
     factsheet_actions: frozenset[str] | None = None  # actionTypes its factsheet lists
     needs_operator: str = ""  # it refused our orders or triggers: out until an operator clears
     held_cargo: str = ""  # a container customs held is on board (until it is back in a yard)
+    # it turned back short of the border with this run's container on board (until set down)
+    returning_run: str = ""
     actions: tuple[tuple[str, str], ...] = ()  # (actionId, actionStatus) of the last state
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
     driving: bool = False  # as its last state said
@@ -638,6 +640,15 @@ class FleetController:
         trip = state.trips[0] if state.trips else None
         if self.lane_map.node(node).kind is NodeKind.YARD:
             self._trucks[serial].held_cargo = ""  # set down in the yard
+            back = self._runs.get(self._trucks[serial].returning_run)
+            if back is not None and node == back.run.origin:
+                self._trucks[serial].returning_run = ""
+                back.loaded = False  # set down where it started: the run waits again
+                if not back.view.state.final:
+                    reason = f"turned back; {back.run.container_number} is back in {node}"
+                    commands.append(
+                        self._set(back, RunState.SUBMITTED, vehicle_id="", reason=reason)
+                    )
         if trip and trip.run_id and trip.run_id in self._runs:
             entry = self._runs[trip.run_id]
             if node != trip.stops[0].node_id and not entry.loaded:
@@ -711,6 +722,8 @@ class FleetController:
                 f"-{trip.run_id}" if trip.run_id else "-empty"
             )
             entry = self._runs.get(trip.run_id) if trip.run_id else None
+            back = None if trip.run_id else self._runs.get(truck.returning_run)
+            carried = entry or back
             body = feed.start(
                 self.lane_map,
                 order_id,
@@ -719,9 +732,10 @@ class FleetController:
                 state.released,
                 self._wait_index(trip.run_id, stops),
                 now_s,
-                load_id=entry.run.container_number if entry else "",
+                load_id=carried.run.container_number if carried else "",
                 pick=entry is not None and not entry.loaded and stops[0] == entry.run.origin,
-                drop=entry is not None and stops[-1] == entry.run.destination,
+                drop=(entry is not None and stops[-1] == entry.run.destination)
+                or (back is not None and stops[-1] == back.run.origin),
             )
             commands.append(SendOrder(serial, body))
             commands += self._mark_dispatched(trip.run_id, order_id)
@@ -832,6 +846,11 @@ class FleetController:
         if nxt is None or feed.released != state.released:
             return []
         base_end = stops[state.released]
+        too_late = self._turn_back_reason(serial, stops, state.released, now_s)
+        if too_late:
+            turned = self._turn_back(serial, stops[0].node_id, too_late, now_s)
+            if turned:
+                return turned
         if not self._ready_for(serial, base_end.node_id, node_ids[state.released + 1]):
             return []
         blocked_by = self._release_blocker(serial, stops, state.released, nxt, now_s)
@@ -856,6 +875,58 @@ class FleetController:
         self.grants.grant(serial, direction, node_ids[start : nxt + 1], now_s)
         self.counters["releases"] += 1
         return [SendOrder(serial, feed.extend(self.lane_map, node_ids, nxt, now_s))]
+
+    def _turn_back_reason(
+        self, serial: str, stops: tuple[TimedStop, ...], start: int, now_s: float
+    ) -> str:
+        """Why the truck, standing at stop ``start`` on the lane short of the border on a trip
+        from a yard, must turn back ("" when it need not): it would reach km 0 after the last
+        entry of the window open now (:func:`misses_last_entry_s`, on the estimate the release
+        rule uses, with the clearance allowance while customs has not decided), so it may not
+        cross in this window and must be off the lane by its close."""
+        truck = self._trucks[serial]
+        here = stops[start].node_id
+        if truck.driving or truck.view.last_node_id != here:
+            return ""
+        if self.lane_map.node(here).kind is NodeKind.YARD:
+            return ""  # in a yard it waits for the next window
+        if self.lane_map.node(stops[0].node_id).kind is not NodeKind.YARD:
+            return ""  # no yard behind it to go back to
+        nodes = [s.node_id for s in stops]
+        border = next((i for i, n in enumerate(nodes) if n in self._border), None)
+        if border is None or start >= border:
+            return ""
+        direction = self.planner.trucks[serial].trips[0].direction
+        to_border_s = self._ahead_s(stops, start, border, direction)
+        feed = truck.feed
+        deciding = feed.wait_index is not None and start <= feed.wait_index
+        if deciding and not self._cleared(feed.run_id, serial):
+            to_border_s += self.settings.clearance_allowance_s
+        late_s = misses_last_entry_s(self.calendar, direction, now_s, to_border_s)
+        if late_s is None:
+            return ""
+        return f"would reach km 0 {late_s:.0f} s after the last entry"
+
+    def _turn_back(self, serial: str, yard: str, why: str, now_s: float) -> list[FleetCommand]:
+        """Send the truck back to ``yard`` (its trip's start), its container with it: the run
+        goes back to the pool once the container is set down there (at once for an empty
+        trip). Nothing when no trip back can be planned now (it is tried again)."""
+        truck = self._trucks[serial]
+        state = self.planner.trucks[serial]
+        trip = state.trips[0]
+        here = trip.stops[state.position].node_id
+        entry = self._runs.get(trip.run_id) if trip.run_id else None
+        with_run = entry is not None and entry.loaded
+        if not self.planner.turn_back(serial, yard, now_s, with_run):
+            return []
+        self.counters["turned_back"] += 1
+        commands: list[FleetCommand] = [Replanned(serial, f"turns back at {here} to {yard}: {why}")]
+        if entry is not None and with_run:
+            truck.returning_run = entry.run.run_id
+            cargo = entry.run.container_number
+            reason = f"turned back at {here}: {why}; {cargo} goes back to {yard}"
+            commands.append(self._set(entry, entry.view.state, reason=reason))
+        return commands
 
     def _roll_on(
         self, serial: str, stops: tuple[TimedStop, ...], start: int, end: int, now_s: float

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from corridor_core.clearance import ManifestRecord, PlateObservation
 from corridor_core.fleet import Fleet, Truck
+from corridor_core.dispatcher import RunChanged
 from corridor_core.fleet_controller import FleetController
 from corridor_core.planning.windows import OpenInterval, WindowCalendar
 from corridor_core.runs import Direction, RunState
@@ -148,7 +149,8 @@ def test_late_clearance_keeps_the_truck_before_km0_instead_of_crossing_after_las
     _submit(loop, [_run(1, True)], 0.0)
     loop.run_to(1700.0)
     assert loop.km0_times() == []
-    assert loop.trucks["T01"].node == "G-CN"
+    # it waited at G-CN until it could no longer make the last entry, then turned back
+    assert loop.trucks["T01"].node == "Z-CN"
 
 
 def test_set_calendar_cut_window_gives_waiting_runs_a_reason_and_keeps_them_in_the_yard() -> None:
@@ -190,3 +192,48 @@ def test_set_calendar_without_any_window_says_so() -> None:
     loop.run_to(5400.0)
     assert loop.km0_times() == []
     assert loop.trucks["T01"].node == "Z-CN"
+
+
+def test_a_truck_whose_clearance_never_comes_turns_back_and_its_run_waits() -> None:
+    # The checkpoint never answers: the truck waits at its gate (CI once saw a lost manifest
+    # leave a truck at G-VN through the close). When the wait makes it miss the last entry,
+    # it turns back to its yard with the container, sets it down, and the run waits again.
+    last_entry_s, close_s = 1500.0, 2400.0
+    loop = _window_loop(_calendar(last_entry_s, close_s), 1, 0, clearance_delay_s=math.inf)
+    loop.watch = (close_s,)
+    _submit(loop, [_run(1, True)], 0.0)
+    reasons: list[str] = []
+    execute = loop.execute
+
+    def execute_and_note(commands: list, now: float) -> None:
+        reasons.extend(c.run.reason for c in commands if isinstance(c, RunChanged))
+        execute(commands, now)
+
+    loop.execute = execute_and_note  # type: ignore[method-assign]
+    loop.run_to(close_s + 60.0)
+    assert loop.km0_times() == []
+    assert loop.positions[close_s] == {"T01": ("Z-CN", False)}
+    assert any("turned back at G-CN" in r for r in reasons), reasons
+    assert any("back in Z-CN" in r for r in reasons), reasons  # the run waits again
+    assert not loop.ctl.run("R001").state.final
+    assert loop.ctl.counters["turned_back"] == 1
+    drops = [a for a in loop.trucks["T01"].waiting if "drop" in a]
+    assert drops, "the container is set down in the yard"
+
+
+def test_a_truck_held_short_of_the_border_past_the_last_entry_turns_back() -> None:
+    # Trucks of both directions, more than the window carries, a checkpoint that answers after
+    # a few minutes: whoever is still short of km 0 when it can no longer make the last entry
+    # turns back; no one crosses late, no one is on the lane at the close.
+    last_entry_s, close_s = 1200.0, 2100.0
+    loop = _window_loop(_calendar(last_entry_s, close_s), 3, 3, clearance_delay_s=240.0)
+    loop.watch = (close_s,)
+    _submit(loop, [_run(i, i % 2 == 0) for i in range(1, 13)], 0.0)
+    loop.run_to(close_s + 60.0)
+    crossings = loop.km0_times()
+    assert crossings, "some trucks cross in the window"
+    assert all(t <= last_entry_s for _, t in crossings), crossings
+    on_lane = {s: p for s, p in loop.positions[close_s].items() if p[0] not in YARDS or p[1]}
+    assert on_lane == {}
+    for view in loop.ctl.runs():
+        assert view.state is RunState.COMPLETED or not view.state.final, view

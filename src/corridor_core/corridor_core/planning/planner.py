@@ -45,6 +45,9 @@ class TruckState:
     # it carries a container customs held: its next run must start at this yard (where it
     # sets the container down), so it never takes the container across the border
     return_to: str = ""
+    # it turned back short of the border with this run's container: the run waits for the
+    # truck to set the container down in ``return_to``, then goes back to the pool
+    returning_run: str = ""
 
 
 @dataclass
@@ -234,6 +237,9 @@ class Planner:
         state.node, state.at_s = node, now_s
         if node == state.return_to:
             state.return_to = ""  # the held container is back in its yard
+            if state.returning_run in self.runs:
+                self.runs[state.returning_run].truck = ""  # back to the pool
+            state.returning_run = ""
         planned = trip.stops[index].arrive_s
         if index == len(trip.stops) - 1 and node == trip.destination:
             self._finish_trip(state, now_s)
@@ -295,6 +301,46 @@ class Planner:
         self._open_done += 1
         rec.truck = ""
         self.dispatch(now_s)
+
+    def turn_back(self, truck: str, yard: str, now_s: float, with_run: bool) -> bool:
+        """The truck, standing at the end of its released base short of the border, gives up
+        its trip and drives back to ``yard`` on a trip of its own (no run), planned now.
+
+        Its first trip's run stays with it while ``with_run`` (its container is on board) until
+        it reaches ``yard``, then goes back to the pool; otherwise (and for its later trips) the
+        run goes back to the pool at once. False (nothing changed) when the truck is not
+        standing at its base end before the border, or no trip back can be planned now.
+        """
+        state = self.trucks.get(truck)
+        if state is None or not state.trips or state.position != state.released:
+            return False
+        first = state.trips[0]
+        if self._crossed(state):
+            return False
+        node = first.stops[state.position].node_id
+        legs = self.route(node, yard)
+        if not legs:
+            return False
+        self.table.drop(truck)
+        back = self.router.plan(self.table, truck, legs, now_s, mid_trip=True)
+        if back is None:
+            self.table.drop(truck)
+            for trip in state.trips:
+                trip.reserve(self.table)
+            return False
+        self._forget_waiting(lambda t, _: t == truck)
+        for i, trip in enumerate(state.trips):
+            if trip.run_id and trip.run_id in self.runs:
+                keep = i == 0 and with_run
+                self.runs[trip.run_id].truck = truck if keep else ""
+                if keep:
+                    state.returning_run, state.return_to = trip.run_id, yard
+        back.reserve(self.table)
+        state.node, state.at_s = node, now_s
+        state.trips, state.position, state.released, state.held = [back], 0, 0, False
+        self._extend_release(state)
+        self.dispatch(now_s)
+        return True
 
     def _crossed(self, state: TruckState) -> bool:
         """The truck has reached its first trip's border point."""

@@ -186,3 +186,21 @@ def window_blocker(
         late_s = now_s + to_exit_s - span.close_s
         return f"window: would leave the lane {late_s:.0f} s after the close"
     return ""
+
+
+def misses_last_entry_s(
+    calendar: WindowCalendar, direction: Direction, now_s: float, to_border_s: float
+) -> float | None:
+    """By how many seconds a truck on the lane, short of the border, would reach km 0 after the
+    last entry of the window open now (``to_border_s`` from now); None when it makes it, or
+    when no window of its direction is open now (it waits on the lane for one that opens later
+    only if it left its yard for that one, and then no close falls before it crosses).
+
+    A truck that misses the last entry may not cross in this window, and must be off the lane
+    by its close: it turns back to a yard.
+    """
+    span = calendar.interval_at(direction, now_s)
+    if span is None:
+        return None
+    late_s = now_s + to_border_s - span.last_entry_s
+    return late_s if late_s > 0 else None
