@@ -6,7 +6,9 @@ trucks, the ``/clock`` process) on one accelerated clock. The vehicle bridge rea
 written here whose only window's last entry falls 30 simulated minutes after clock 0. Runs in
 both directions are submitted as soon as the trucks are up, more than the window can carry, and
 a few more three minutes before the last entry, too late to reach km 0 by it (before the fix
-their trucks drove out onto the lane anyway and stood there through the close).
+their trucks drove out onto the lane anyway and stood there through the close). Customs never
+sends the manifest of one run: its truck waits at the gate until it can no longer make the
+last entry, then turns back to its yard.
 
 Judged only from what the trucks reported on the broker (the recorder), on the stack's clock:
 no truck reaches the border point B0 after the last entry, and at the close (the last entry
@@ -68,6 +70,9 @@ trucks:
 """
 
 
+SILENT_CUSTOMS = "W-002"  # customs never sends its manifest: its truck must turn back
+
+
 def _runs(first: int, n: int, at_s: float) -> list[Arrival]:
     out = []
     for i in range(first, first + n):
@@ -76,7 +81,7 @@ def _runs(first: int, n: int, at_s: float) -> list[Arrival]:
         origin, dest = ("Z-CN", "Z-VN") if south else ("Z-VN", "Z-CN")
         direction = Direction.SOUTHBOUND if south else Direction.NORTHBOUND
         run = ContainerRun(f"W-{i:03d}", number, origin, dest, direction)
-        out.append(Arrival(at_s, PlannedRun(run)))
+        out.append(Arrival(at_s, PlannedRun(run, manifest=run.run_id != SILENT_CUSTOMS)))
     return out
 
 
@@ -148,3 +153,5 @@ def test_window_closing_mid_run_no_km0_after_last_entry_and_the_lane_empty_at_cl
     # more was asked than the window could carry: some runs wait for the next window
     done = [r for r, m in driver.status.items() if m.status_name == "COMPLETED"]
     assert 0 < len(done) < 18, (len(done), lines[-20:])
+    silent = driver.status[SILENT_CUSTOMS]
+    assert silent.status_name != "COMPLETED", "a run crossed without a manifest"

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 from corridor_core.clearance import ManifestRecord, PlateObservation
-from corridor_core.fleet import Fleet, Truck
 from corridor_core.dispatcher import RunChanged
+from corridor_core.fleet import Fleet, Truck
 from corridor_core.fleet_controller import FleetController
 from corridor_core.planning.windows import OpenInterval, WindowCalendar
 from corridor_core.runs import Direction, RunState

@@ -34,6 +34,7 @@ class PlannedRun:
     run: ContainerRun
     declared_plate: str | None = None  # None: the plate of the truck the run is assigned to
     customs_status: str = "RELEASED"
+    manifest: bool = True  # False: customs never sends one (only the plate is read)
 
 
 def skeleton_runs(cn_yard: str = "Z-CN", vn_yard: str = "Z-VN") -> list[PlannedRun]:
@@ -157,11 +158,10 @@ class ScenarioDriver(Node):
             self._post(run_id, planned, declared, truck.plate)
 
     def _post(self, run_id: str, planned: PlannedRun, declared: str, read: str) -> None:
-        self.stack.call_checkpoint(
-            ("PostManifest", f"DEC-{run_id}", planned.run.container_number, declared,
-             planned.customs_status, "GREEN"),
-            ("InjectPlateRead", "VN-IN-1", read, 0.97),
-        )  # fmt: skip
+        manifest = ("PostManifest", f"DEC-{run_id}", planned.run.container_number, declared,
+                    planned.customs_status, "GREEN")  # fmt: skip
+        plate = ("InjectPlateRead", "VN-IN-1", read, 0.97)
+        self.stack.call_checkpoint(*((manifest, plate) if planned.manifest else (plate,)))
 
     def finished(self) -> bool:
         """True when every planned run is in a final state."""
