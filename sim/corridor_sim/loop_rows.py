@@ -92,6 +92,7 @@ class _Truck:
     arrived_s: float = -math.inf
     departed_s: float | None = None
     ahead: str = ""  # the next node, as the departure state said
+    stop_line_s: float | None = None  # first reported at a stop line of the segment it is on
     loads: tuple[str, ...] = ()
     left_yard: tuple[float, tuple[str, ...]] | None = None
     station: tuple[str, str, float] | None = None  # station, direction, since
@@ -194,7 +195,11 @@ class RowBuilder:
         if is_stop_line(node):  # waiting in its lane: still on the segment it entered
             if not truck.node:
                 return
+            if truck.stop_line_s is None and truck.departed_s is not None:
+                truck.stop_line_s = t_s
             node = truck.node
+        elif node == truck.node and truck.stop_line_s is not None:
+            self._came_back(serial, truck, t_s)  # turned back at a stop line
         if not truck.node:
             truck.node, truck.arrived_s = node, t_s
         elif node != truck.node:
@@ -221,7 +226,20 @@ class RowBuilder:
     def _is_yard(self, node: str) -> bool:
         return self.lane_map.has_node(node) and self.lane_map.node(node).kind is NodeKind.YARD
 
+    def _came_back(self, serial: str, truck: _Truck, t_s: float) -> None:
+        """The truck drove onto a segment, stopped at its stop line and came back to the node
+        it had left: on the segment in its lane out until now, and in the other lane from its
+        first report at the stop line until now (both held: the time it turned is unknown)."""
+        out_d = self._direction(truck.node, truck.ahead)
+        seg = self._segment(serial, truck, truck.node, truck.ahead) if truck.ahead else None
+        if seg is not None and out_d is not None and truck.departed_s is not None:
+            back_d = Direction.NORTHBOUND if out_d is Direction.SOUTHBOUND else Direction.SOUTHBOUND
+            self._row(serial, seg, "segment", out_d, truck.departed_s, t_s)
+            self._row(serial, seg, "segment", back_d, truck.stop_line_s or t_s, t_s)
+        truck.arrived_s, truck.departed_s, truck.stop_line_s = t_s, None, None
+
     def _moved(self, serial: str, truck: _Truck, node: str, t_s: float) -> None:
+        truck.stop_line_s = None
         a = truck.node
         d = self._direction(a, node)
         enter_s = truck.departed_s if truck.departed_s is not None else truck.arrived_s

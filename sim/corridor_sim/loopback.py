@@ -21,7 +21,11 @@ The world:
 - customs posts the manifest (RELEASED) when the engine's clearance model says the release
   comes (normal, ``clearance_mean_s`` +- ``clearance_sd_s`` after the arrival); the plate is
   read when the truck stands at its origin's checkpoint gate; the controller decides;
-- gate exceptions (``ocr_misread``) come from the service model, as in the engine.
+- gate exceptions (``ocr_misread``) come from the service model, as in the engine;
+- the study's episodes it can play (:class:`Episode`), at the engine's instants: ``fog`` caps
+  every truck's speed (the trucks slow down; the controller is not told and sees them late),
+  ``window_shortened`` gives the controller the shortened calendar
+  (:meth:`FleetController.set_calendar`), as the engine's planner gets it.
 
 Outputs are the loop's (:mod:`corridor_sim.loop_rows`, :mod:`corridor_sim.loop_outputs`): the
 rows are rebuilt from the same messages a recording of the real loop holds, and checked by the
@@ -53,6 +57,7 @@ from corridor_core.planning.router import CONTROLLERS, Controller
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import HeaderStamper, parse_factsheet, parse_state
+from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.loop_rows import LoopClock, LoopRows, RowBuilder
 from corridor_sim.truck_logic import OrderOutcome, TruckLogic, factsheet_body
 from corridor_sim.truck_services import LaneEntries, StationDesks, TruckServices
@@ -68,6 +73,17 @@ class LoopbackRun:
     at_s: float
     run: ContainerRun
     declared_plate: str = ""  # the plate customs has on the manifest ("" : its truck's)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A disruption episode the driver plays: ``fog`` from ``start_s`` to ``end_s`` (speed cap
+    ``fog_speed_kph``), or ``window_shortened`` at ``start_s`` (the window in force
+    ``window_notice_s`` ahead closes ``window_shortened_by_s`` early)."""
+
+    kind: str
+    start_s: float
+    end_s: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,8 @@ class LoopbackConfig:
     clearance_mean_s: float = 600.0
     clearance_sd_s: float = 300.0
     gate_exceptions: bool = True
+    episodes: tuple[Episode, ...] = ()
+    disruption_params: DisruptionParams = field(default_factory=DisruptionParams)
 
 
 def generated_fleet(lane_map: LaneMap, size: int) -> Fleet:
@@ -178,6 +196,12 @@ class Loopback:
         self._posted: set[tuple[str, str]] = set()  # (run id, truck) manifests posted
         self._next_tick_s = cfg.start_s
         self._pending_states: list[tuple[str, bytes]] = []
+        self.calendar = cfg.calendar  # as the controller has it now
+        self._episodes: list[tuple[float, str]] = sorted(
+            [(e.start_s, f"{e.kind}:on") for e in cfg.episodes]
+            + [(e.end_s, f"{e.kind}:off") for e in cfg.episodes if e.kind == "fog"]
+        )
+        self.episodes_played: dict[str, int] = {}
 
     # --- the clock ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -203,6 +227,7 @@ class Loopback:
         """One step of the world: arrivals, the trucks, what they said, the checkpoint, the
         controller's tick."""
         self.now_s = to_s
+        self._episodes_due()
         self._submit_due()
         self._customs_due()
         for serial, truck in self.trucks.items():
@@ -212,6 +237,40 @@ class Loopback:
         if self.now_s + 1e-9 >= self._next_tick_s:
             self._next_tick_s += self.cfg.tick_s
             self._execute(self.core.tick(self.now_s))
+
+    def _episodes_due(self) -> None:
+        while self._episodes and self._episodes[0][0] <= self.now_s + 1e-9:
+            _, what = self._episodes.pop(0)
+            prm = self.cfg.disruption_params
+            if what == "fog:on" or what == "fog:off":
+                cap = prm.fog_speed_kph / 3.6 if what == "fog:on" else None
+                for truck in self.trucks.values():
+                    truck.logic.speed_cap_mps = cap
+            elif what == "window_shortened:on":
+                if not self._shorten(prm):
+                    continue  # no window in force with a close to move
+            else:
+                continue
+            if what.endswith(":on"):
+                kind = what.split(":")[0]
+                self.episodes_played[kind] = self.episodes_played.get(kind, 0) + 1
+
+    def _shorten(self, prm: DisruptionParams) -> bool:
+        """The engine's episode: the window in force ``window_notice_s`` from now closes
+        ``window_shortened_by_s`` early (not before the notice), its margin kept. False when
+        no window in force has a close to move."""
+        cal, at_s = self.calendar, self.now_s + prm.window_notice_s
+        for d in Direction:
+            span = cal.interval_at(d, at_s)
+            if span is None or math.isinf(span.close_s):
+                continue
+            new_close = max(at_s, span.close_s - prm.window_shortened_by_s)
+            cal = cal.shortened(d, at_s, new_close, span.close_s - span.last_entry_s)
+        if cal is self.calendar:
+            return False
+        self.calendar = cal
+        self._execute(self.core.set_calendar(cal, self.now_s))
+        return True
 
     def finish(self) -> LoopRows:
         """The rows rebuilt from the run's messages (what is still held ends at ``inf``)."""

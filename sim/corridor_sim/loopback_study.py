@@ -26,9 +26,10 @@ from corridor_core.map_io import save_map
 from corridor_core.planning.router import CONTROLLERS, Controller
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction
+from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.loop_outputs import LoopRun, write_loop_run
 from corridor_sim.loop_rows import LoopRows
-from corridor_sim.loopback import Loopback, LoopbackConfig, LoopbackRun, generated_fleet
+from corridor_sim.loopback import Episode, Loopback, LoopbackConfig, LoopbackRun, generated_fleet
 from corridor_sim.study import StudyConfig, StudyInputs, study_inputs
 from corridor_sim.workload import LOOP_EPOCH, arrivals, loop_workload, preset
 
@@ -64,7 +65,35 @@ def loopback_config(cfg: StudyConfig, inputs: StudyInputs | None = None) -> Loop
         seed=cfg.seed,
         controller=controller,
         gate_exceptions="ocr_misread" in cfg.disruptions,
+        episodes=loopback_episodes(cfg.disruptions, DisruptionParams(), start_s, end_s, cfg.seed),
     )
+
+
+PLAYED = frozenset({"ocr_misread", "fog", "window_shortened"})  # what the loopback plays
+
+
+def loopback_episodes(
+    disruptions: frozenset[str], prm: DisruptionParams, start_s: float, end_s: float, seed: int
+) -> tuple[Episode, ...]:
+    """The episodes of ``disruptions`` the loopback plays, at the engine's instants: the same
+    stream (``SeedSequence(seed).spawn(8)[4]``) drawn in the engine's order, including the
+    draws of the episodes it does not play, so each instant is the engine's."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(8)[4])
+    span = end_s - start_s
+
+    def when() -> float:
+        return start_s + span * float(rng.uniform(0.15, 0.75))
+
+    out = []
+    if "fog" in disruptions:
+        t = when()
+        out.append(Episode("fog", t, t + float(rng.uniform(*prm.fog_duration_s))))
+    if "token_withheld" in disruptions:
+        t = when()
+        rng.uniform(*prm.token_withheld_s)  # not played: the controller has no crossing token
+    if "window_shortened" in disruptions:
+        out.append(Episode("window_shortened", when()))
+    return tuple(out)
 
 
 def execute_loopback(
@@ -98,7 +127,7 @@ def execute_loopback(
             time_scale=1.0,
         )
         metrics, violations = write_loop_run(run, rows, out)
-    metrics.update(_loopback_facts(loopback, wall))
+    metrics.update(_loopback_facts(loopback, wall, cfg.disruptions))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics, violations
 
@@ -154,7 +183,7 @@ def execute_loop_loopback(
         time_scale=1.0,
     )
     metrics, violations = write_loop_run(run, rows, out)
-    metrics.update(_loopback_facts(loopback, wall))
+    metrics.update(_loopback_facts(loopback, wall, frozenset({"ocr_misread"})))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics, violations
 
@@ -171,11 +200,17 @@ def _run(
     return loopback, rows, time.perf_counter() - wall
 
 
-def _loopback_facts(loopback: Loopback, wall_s: float) -> dict[str, Any]:
+def _loopback_facts(
+    loopback: Loopback, wall_s: float, disruptions: frozenset[str]
+) -> dict[str, Any]:
+    """What metrics.json adds for a loopback run: the driver, the controller's counters, the
+    episodes played and the disruptions asked for that the loopback does not play."""
     return {
         "sim_wall_s": round(wall_s, 3),
         "driver": "fleet",
         "controller_counters": dict(sorted(loopback.core.counters.items())),
         "messages_to_controller": loopback.messages,
         "problems": loopback.problems,
+        "disruptions_played": dict(sorted(loopback.episodes_played.items())),
+        "disruptions_not_played": sorted(disruptions - PLAYED),
     }

@@ -254,6 +254,7 @@ class TruckLogic:
         self._rejecting = False
         self._refusing_triggers = False
         self._speed_factor = 1.0
+        self.speed_cap_mps: float | None = None  # a condition of the world (fog); None: none
 
     # ------------------------------------------------------------------ orders
 
@@ -533,8 +534,10 @@ class TruckLogic:
         )
 
     def _speed_mps(self) -> float:
-        speed = self._edges[0].get("maxSpeed") or self.default_speed_mps
-        return float(speed) * self._speed_factor
+        speed = float(self._edges[0].get("maxSpeed") or self.default_speed_mps)
+        if self.speed_cap_mps is not None:
+            speed = min(speed, self.speed_cap_mps)
+        return speed * self._speed_factor
 
     def advance(self, now_s: float) -> bool:
         """Move the simulated clock to ``now_s`` (seconds), stopping at the first event.

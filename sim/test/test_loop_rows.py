@@ -155,3 +155,30 @@ def test_loop_run_directory_is_checked(tmp_path: Path) -> None:
         "T01,CN-YARD,station,SOUTHBOUND,0.000,180.000",
         "T01,Y-CN,segment,SOUTHBOUND,181.000,199.000",
     ]
+
+
+def test_a_truck_that_turns_back_at_a_stop_line_leaves_the_segment() -> None:
+    # T03 drives from Z-VN onto S5, waits at its stop line before G-VN, and turns back
+    rec = Recording()
+    payload_edges = [
+        {"edgeId": "S5:1:Z-VN>S5:stop:G-VN", "startNodeId": "Z-VN", "endNodeId": "S5:stop:G-VN"},
+        {"edgeId": "S5:2:S5:stop:G-VN>G-VN", "startNodeId": "S5:stop:G-VN", "endNodeId": "G-VN"},
+    ]
+    nodes = [{"nodeId": n} for n in ("Z-VN", "S5:stop:G-VN", "G-VN")]
+    rec._add("T03", "order", {"orderId": "T03-o", "nodes": nodes, "edges": payload_edges}, 0.0)
+    rec.state("T03", 0.0, "Z-VN", False, "S5:stop:G-VN")
+    rec.state("T03", 10.0, "Z-VN", True, "G-VN")
+    rec.state("T03", 60.0, "S5:stop:G-VN", False, "G-VN")
+    back = [
+        {"edgeId": "S5:1:S5:stop:G-VN>Z-VN", "startNodeId": "S5:stop:G-VN", "endNodeId": "Z-VN"}
+    ]
+    nodes = [{"nodeId": n} for n in ("S5:stop:G-VN", "Z-VN")]
+    rec._add("T03", "order", {"orderId": "T03-b", "nodes": nodes, "edges": back}, 90.0)
+    rec.state("T03", 95.0, "S5:stop:G-VN", True, "Z-VN")
+    rec.state("T03", 150.0, "Z-VN", False, "")
+    rows = rows_from_records(rec.records, LANE_MAP, CLOCK, {}, "CorridorSim", 3600.0)
+    assert rows.occupancy == [
+        ("T03", "S5", "segment", N, 10.0, 150.0),  # out, in its lane, until back
+        ("T03", "S5", "segment", S, 60.0, 150.0),  # back, from the stop line on
+    ]
+    assert rows.unordered_moves == []

@@ -7,14 +7,15 @@ fresh on every run and printed, so a failure can be replayed.
 """
 
 import ast
+import dataclasses
 import random
 from pathlib import Path
 
 import pytest
 
 from corridor_core.fleet_controller import FleetController
-from corridor_core.runs import RunState
-from corridor_sim.loopback import Loopback, LoopbackRun
+from corridor_core.runs import Direction, RunState
+from corridor_sim.loopback import Episode, Loopback, LoopbackRun
 from corridor_sim.loopback_study import execute_loopback, loopback_config
 from corridor_sim.study import StudyConfig
 
@@ -75,9 +76,9 @@ def test_other_corridors_are_checker_clean(tmp_path: Path, scenario: str) -> Non
     assert metrics["loaded_trips"] > 0
 
 
-def test_a_window_that_closes_mid_run_no_crossing_after_last_entry(tmp_path: Path) -> None:
-    """The night pilot: southbound only, 18:30-20:00, last entry 19:45; the run starts at 18:30
-    and ends at 20:15, so the close falls inside it."""
+def _night(tmp_path: Path) -> Path:
+    """The night pilot: southbound only, 18:30-20:00, last entry 19:45; a run from 18:30 for
+    1.5 h ends at 20:15, so the close falls inside it."""
     scenario = tmp_path / "night.yaml"
     scenario.write_text(
         "name: night\n"
@@ -90,8 +91,13 @@ def test_a_window_that_closes_mid_run_no_crossing_after_last_entry(tmp_path: Pat
         "fleet: 12\n",
         encoding="utf-8",
     )
+    return scenario
+
+
+def test_a_window_that_closes_mid_run_no_crossing_after_last_entry(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cfg = StudyConfig(scenario=str(scenario), hours=1.5, seed=fresh_seed(), preset="nominal")
+    cfg = StudyConfig(scenario=str(_night(tmp_path)), hours=1.5, seed=fresh_seed(),
+                      preset="nominal")  # fmt: skip
     metrics, violations = execute_loopback(cfg, out)
     assert_clean(metrics, violations)  # the checker judges windows, last entry and close
     assert metrics["corridor_empty_at_close"] is True
@@ -118,3 +124,50 @@ def test_runs_customs_holds_never_cross() -> None:
     assert any(v is not None and v.state is RunState.HELD for v in states.values()), states
     assert not {c[0] for c in rows.crossings} & set(held.values())
     assert len(rows.crossings) > 0  # the others cross
+
+
+def test_a_window_shortened_in_fog_is_kept_by_the_deployed_controller(tmp_path: Path) -> None:
+    """The engine's episodes: fog caps the trucks' speed (the controller is not told), and the
+    evening's two-way window (last entry 21:45, close 22:00) is cut short at 30 minutes' notice
+    (the controller gets the new calendar). Judged on the shortened window, which the checker
+    (on the signed agreement) does not know: no km 0 after its last entry, no truck on the lane
+    at its close."""
+    scenario = tmp_path / "evening.yaml"
+    scenario.write_text(
+        "name: evening\n"
+        f"map: {ROOT / 'maps/tan-thanh-puzhai-2027.yaml'}\n"
+        f"agreement: {ROOT / 'config/agreements/two-way-2027.yaml'}\n"
+        "time_zone: Asia/Ho_Chi_Minh\n"
+        'date: "2027-03-02"\n'
+        'measure_from: "20:45"\n'
+        "warm_up_min: 15\n"
+        "fleet: 12\n",
+        encoding="utf-8",
+    )
+    kinds = frozenset({"fog", "window_shortened", "ocr_misread"})
+    cfg = loopback_config(StudyConfig(scenario=str(scenario), hours=1.5, seed=fresh_seed(),
+                                      preset="stress", disruptions=kinds))  # fmt: skip
+    assert {e.kind for e in cfg.episodes} == {"fog", "window_shortened"}
+    # the engine's instant may fall where no window is in force 30 minutes on: cut it at a
+    # random instant of 20:45-21:10 instead, so the close moves (and trucks are out then)
+    cut_s = random.SystemRandom().uniform(0.0, 1500.0)
+    print(f"window cut at {cut_s:.0f} s")
+    episodes = [e for e in cfg.episodes if e.kind == "fog"] + [Episode("window_shortened", cut_s)]
+    cfg = dataclasses.replace(cfg, episodes=tuple(episodes))
+    lb = Loopback(cfg)
+    lb.start()
+    lb.run_until(cfg.end_s)
+    rows = lb.finish()
+    assert lb.episodes_played == {"fog": 1, "window_shortened": 1}
+    span = lb.calendar.interval_at(Direction.SOUTHBOUND, cut_s + 1800.0)
+    signed = cfg.calendar.interval_at(Direction.SOUTHBOUND, cut_s + 1800.0)
+    assert span is not None and signed is not None and span.close_s < signed.close_s
+    late = [(c[0], c[-1]) for c in rows.crossings if c[-1] > span.last_entry_s + 1e-6]
+    assert late == [], f"km 0 after the shortened last entry {span.last_entry_s:.0f} s"
+    off_lane = {n.node_id for n in cfg.lane_map.nodes if n.kind.value in ("yard", "parking")}
+    on_lane_at_close = [
+        r for r in rows.occupancy
+        if r[2] != "station" and r[1] not in off_lane and r[4] < span.close_s < r[5]
+    ]  # fmt: skip
+    assert on_lane_at_close == []
+    assert rows.crossings, "some trucks cross before the cut"
