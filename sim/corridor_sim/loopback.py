@@ -25,7 +25,13 @@ The world:
 - the study's episodes it can play (:class:`Episode`), at the engine's instants: ``fog`` caps
   every truck's speed (the trucks slow down; the controller is not told and sees them late),
   ``window_shortened`` gives the controller the shortened calendar
-  (:meth:`FleetController.set_calendar`), as the engine's planner gets it.
+  (:meth:`FleetController.set_calendar`), as the engine's planner gets it;
+- the rates it can play (``stops``): a ``breakdown`` (the engine's MTBF of driving time,
+  lognormal repair) or a ``positioning_loss`` (its rate per driving hour, U(1, 5) min) stops a
+  driving truck where it is (the emulator's STALL fault: no error, it keeps reporting) for
+  that long, then it drives on (RECOVER). The controller is not told; it sees a truck that is
+  late and keeps what it holds. Drawn per step of driving from the driver's own stream (the
+  engine draws per leg, so the instants are not the engine's).
 
 Outputs are the loop's (:mod:`corridor_sim.loop_rows`, :mod:`corridor_sim.loop_outputs`): the
 rows are rebuilt from the same messages a recording of the real loop holds, and checked by the
@@ -59,7 +65,7 @@ from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import HeaderStamper, parse_factsheet, parse_state
 from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.loop_rows import LoopClock, LoopRows, RowBuilder
-from corridor_sim.truck_logic import OrderOutcome, TruckLogic, factsheet_body
+from corridor_sim.truck_logic import Fault, FaultKind, OrderOutcome, TruckLogic, factsheet_body
 from corridor_sim.truck_services import LaneEntries, StationDesks, TruckServices
 
 MANUFACTURER = "CorridorSim"
@@ -115,6 +121,7 @@ class LoopbackConfig:
     clearance_sd_s: float = 300.0
     gate_exceptions: bool = True
     episodes: tuple[Episode, ...] = ()
+    stops: frozenset[str] = frozenset()  # of "breakdown", "positioning_loss"
     disruption_params: DisruptionParams = field(default_factory=DisruptionParams)
 
 
@@ -202,6 +209,8 @@ class Loopback:
             + [(e.end_s, f"{e.kind}:off") for e in cfg.episodes if e.kind == "fog"]
         )
         self.episodes_played: dict[str, int] = {}
+        self._rng_stops = np.random.default_rng(np.random.SeedSequence([cfg.seed, 7, 7]))
+        self._stalled_until: dict[str, float] = {}  # serial -> when it drives on
 
     # --- the clock ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -226,8 +235,9 @@ class Loopback:
     def step(self, to_s: float) -> None:
         """One step of the world: arrivals, the trucks, what they said, the checkpoint, the
         controller's tick."""
-        self.now_s = to_s
+        step_s, self.now_s = to_s - self.now_s, to_s
         self._episodes_due()
+        self._stops_due(step_s)
         self._submit_due()
         self._customs_due()
         for serial, truck in self.trucks.items():
@@ -254,6 +264,43 @@ class Loopback:
             if what.endswith(":on"):
                 kind = what.split(":")[0]
                 self.episodes_played[kind] = self.episodes_played.get(kind, 0) + 1
+
+    def _stops_due(self, step_s: float) -> None:
+        """Stalled trucks whose time is up drive on; driving trucks may stop (see the module
+        docstring). One draw per kind and driving truck per step, in serial order."""
+        prm = self.cfg.disruption_params
+        for serial, until_s in sorted(self._stalled_until.items()):
+            if until_s <= self.now_s + 1e-9:
+                del self._stalled_until[serial]
+                self.trucks[serial].logic.inject(Fault(FaultKind.RECOVER))
+        if not self.cfg.stops:
+            return
+        step_h = step_s / 3600.0
+        for serial, truck in sorted(self.trucks.items()):
+            if serial in self._stalled_until or not truck.logic.driving:
+                continue
+            stop_s = 0.0
+            rng = self._rng_stops
+            if "breakdown" in self.cfg.stops and rng.random() < -math.expm1(
+                -step_h / prm.mtbf_driving_h
+            ):
+                ratio = prm.breakdown_repair_sd_s / prm.breakdown_repair_mean_s
+                sigma2 = math.log(1 + ratio**2)
+                mu = math.log(prm.breakdown_repair_mean_s) - sigma2 / 2
+                stop_s = float(rng.lognormal(mu, math.sqrt(sigma2)))
+                self.episodes_played["breakdown"] = self.episodes_played.get("breakdown", 0) + 1
+            rate = prm.positioning_loss_per_driving_h
+            if (
+                not stop_s
+                and "positioning_loss" in self.cfg.stops
+                and rng.random() < -math.expm1(-step_h * rate)
+            ):
+                stop_s = float(rng.uniform(*prm.positioning_loss_s))
+                n = self.episodes_played.get("positioning_loss", 0)
+                self.episodes_played["positioning_loss"] = n + 1
+            if stop_s:
+                truck.logic.inject(Fault(FaultKind.STALL))
+                self._stalled_until[serial] = self.now_s + stop_s
 
     def _shorten(self, prm: DisruptionParams) -> bool:
         """The engine's episode: the window in force ``window_notice_s`` from now closes

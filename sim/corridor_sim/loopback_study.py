@@ -66,10 +66,12 @@ def loopback_config(cfg: StudyConfig, inputs: StudyInputs | None = None) -> Loop
         controller=controller,
         gate_exceptions="ocr_misread" in cfg.disruptions,
         episodes=loopback_episodes(cfg.disruptions, DisruptionParams(), start_s, end_s, cfg.seed),
+        stops=cfg.disruptions & {"breakdown", "positioning_loss"},
     )
 
 
-PLAYED = frozenset({"ocr_misread", "fog", "window_shortened"})  # what the loopback plays
+# what the loopback plays
+PLAYED = frozenset({"ocr_misread", "fog", "window_shortened", "breakdown", "positioning_loss"})
 
 
 def loopback_episodes(
@@ -97,14 +99,20 @@ def loopback_episodes(
 
 
 def execute_loopback(
-    cfg: StudyConfig, out: Path, progress: Callable[[float], None] | None = None
+    cfg: StudyConfig,
+    out: Path,
+    progress: Callable[[float], None] | None = None,
+    adjust: Callable[[LoopbackConfig], LoopbackConfig] | None = None,
 ) -> tuple[dict[str, Any], list[Any]]:
-    """Run study ``cfg`` on the deployed controller, write and check the run directory.
+    """Run study ``cfg`` on the deployed controller, write and check the run directory;
+    ``adjust`` may change the loopback's configuration first (tests: other rates).
 
     Returns the metrics and the checker's violations.
     """
     inputs = study_inputs(cfg)
     lb_cfg = loopback_config(cfg, inputs)
+    if adjust is not None:
+        lb_cfg = adjust(lb_cfg)
     loopback, rows, wall = _run(lb_cfg, progress)
     scen = inputs.scenario
     with tempfile.TemporaryDirectory() as tmp:

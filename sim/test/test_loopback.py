@@ -15,6 +15,7 @@ import pytest
 
 from corridor_core.fleet_controller import FleetController
 from corridor_core.runs import Direction, RunState
+from corridor_sim.disruptions import DisruptionParams
 from corridor_sim.loopback import Episode, Loopback, LoopbackRun
 from corridor_sim.loopback_study import execute_loopback, loopback_config
 from corridor_sim.study import StudyConfig
@@ -171,3 +172,21 @@ def test_a_window_shortened_in_fog_is_kept_by_the_deployed_controller(tmp_path: 
     ]  # fmt: skip
     assert on_lane_at_close == []
     assert rows.crossings, "some trucks cross before the cut"
+
+
+def test_trucks_that_stop_on_the_lane_keep_it_safe(tmp_path: Path) -> None:
+    """Breakdowns and positioning losses at rates far above the reference (a stop every two
+    hours of driving, a positioning loss every hour): trucks stop where they are, without an
+    error, and drive on later. The controller is not told; the checker finds nothing."""
+    rates = DisruptionParams(mtbf_driving_h=2.0, positioning_loss_per_driving_h=1.0)
+    cfg = StudyConfig(hours=1.0, seed=fresh_seed(), preset="stress")
+    metrics, violations = execute_loopback(
+        cfg, tmp_path, adjust=lambda c: dataclasses.replace(c, disruption_params=rates)
+    )
+    assert_clean(metrics, violations)
+    played = metrics["disruptions_played"]
+    assert (
+        isinstance(played, dict)
+        and played.get("breakdown", 0) + played.get("positioning_loss", 0) >= 3
+    ), played
+    assert metrics["loaded_trips"] >= 10  # the stopped trucks drive on

@@ -888,7 +888,11 @@ class FleetController:
         here = stops[start].node_id
         if truck.driving or truck.view.last_node_id != here:
             return ""
-        if self.lane_map.node(here).kind is NodeKind.YARD:
+        node = self.lane_map.node(here)
+        gap_m = math.hypot(truck.view.x_m - node.x_m, truck.view.y_m - node.y_m)
+        if gap_m > self.settings.at_node_tolerance_m:
+            return ""  # stopped on the edge after it (stalled, no position): not there
+        if node.kind is NodeKind.YARD:
             return ""  # in a yard it waits for the next window
         if self.lane_map.node(stops[0].node_id).kind is not NodeKind.YARD:
             return ""  # no yard behind it to go back to
