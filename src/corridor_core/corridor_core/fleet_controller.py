@@ -119,6 +119,12 @@ class LinkSettings:
         clearance_allowance_s: a loaded truck not yet cleared leaves its yard toward the border
             only if it would reach km 0 by the last entry with this much time to spare for
             the checkpoint's decision at its gate.
+        pace_weight: discount per leg of a truck's observed pace (the ratio of its recent leg
+            times to the planner's, each sum discounted by 1 - this per leg); the window
+            rule's driving estimates are scaled by it, so a truck slowed by what the
+            controller is not told of (fog, a weak truck) is not sent toward km 0 on times it
+            cannot make.
+        pace_max: the observed pace is kept within 1 (never faster than planned) and this.
     """
 
     resend_after_s: float = 30.0
@@ -131,6 +137,8 @@ class LinkSettings:
     trigger_tries: int = 3
     at_node_tolerance_m: float = 10.0
     stop_lines: bool = True
+    pace_weight: float = 0.5
+    pace_max: float = 3.0
 
 
 @dataclass
@@ -163,6 +171,9 @@ class _Truck:
     error_levels: tuple[tuple[str, str], ...] = ()  # (errorType, errorLevel) of the last state
     driving: bool = False  # as its last state said
     station_work: bool = False  # its last state reported work at a station of its node
+    leg_from: tuple[str, float] | None = None  # (node, when it was first seen driving from it)
+    pace: float = 1.0  # observed leg times over the planner's (see LinkSettings.pace_weight)
+    pace_sums: tuple[float, float] = (0.0, 0.0)  # discounted (observed s, planner's s)
 
 
 @dataclass
@@ -177,6 +188,8 @@ class FleetController:
     counters: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        self.fleet_pace = 1.0  # the corridor's observed pace (see _observe_leg)
+        self._fleet_pace_sums = (0.0, 0.0)
         self.real_map = self.lane_map  # the corridor as given (runs, fleet, operators)
         if self.settings.stop_lines:
             # the controller's own view: a stop line in the lane before each bounded node a
@@ -466,11 +479,48 @@ class FleetController:
                     truck.last_cancel_s = now_s
                     commands.append(self._cancel_order(serial))
         elif report.last_node_id and report.last_node_id != old.last_node_id:
+            self._observe_leg(truck, old.last_node_id, report.last_node_id, now_s)
             self.grants.passed(serial, report.last_node_id, now_s)
             commands += self._progress(serial, report.last_node_id, now_s)
         if report.driving and serial in self.planner.trucks:
             self.grants.departed(serial, report.last_node_id)
+        if report.driving and (truck.leg_from is None or truck.leg_from[0] != report.last_node_id):
+            truck.leg_from = (report.last_node_id, now_s)
+        elif not report.driving:
+            truck.leg_from = None
         return commands + self._sync(now_s)
+
+    def _observe_leg(self, truck: _Truck, a: str, b: str, now_s: float) -> None:
+        """The truck drove from node ``a`` to ``b``: fold the leg into its pace, the ratio of
+        its recent leg times to the planner's, each sum discounted by ``pace_weight`` per leg
+        (so a long leg counts more than a short part at a stop line). A leg it was not seen
+        leaving (no driving state at ``a``) is skipped."""
+        start = truck.leg_from
+        truck.leg_from = (b, now_s)  # it may roll on; a standing state clears it
+        known = self.lane_map.has_node(a) and self.lane_map.has_node(b)
+        if start is None or start[0] != a or not known:
+            return
+        nominal_s = sum(self.planner.router.traversal_s(leg) for leg in self.planner.route(a, b))
+        if nominal_s <= 0:
+            return
+        keep, took_s = 1.0 - self.settings.pace_weight, now_s - start[1]
+        truck.pace_sums = (
+            keep * truck.pace_sums[0] + took_s,
+            keep * truck.pace_sums[1] + nominal_s,
+        )
+        truck.pace = self._bounded_pace(truck.pace_sums)
+        # the corridor's pace too: what slows every truck (fog) shows first on the others
+        fleet = self._fleet_pace_sums
+        self._fleet_pace_sums = (keep * fleet[0] + took_s, keep * fleet[1] + nominal_s)
+        self.fleet_pace = self._bounded_pace(self._fleet_pace_sums)
+
+    def _bounded_pace(self, sums: tuple[float, float]) -> float:
+        return min(self.settings.pace_max, max(1.0, sums[0] / sums[1]))
+
+    def _pace(self, serial: str) -> float:
+        """The pace the window rule scales a truck's driving estimates by: its own, or the
+        corridor's when that is slower."""
+        return max(self._trucks[serial].pace, self.fleet_pace)
 
     def _proven_at(self, report: StateReport) -> bool:
         """The state proves the truck stands at its last node: not driving, nothing left of
@@ -740,6 +790,12 @@ class FleetController:
             commands.append(SendOrder(serial, body))
             commands += self._mark_dispatched(trip.run_id, order_id)
             return commands  # its first release follows the truck's acknowledgement
+        if feed.wait_index is None and trip.run_id:
+            # the order was started on a trip held short of its gate: when the trip grows past
+            # the gate, its clearance wait goes in with the piece that reaches it
+            wait = self._wait_index(trip.run_id, stops)
+            if wait is not None and wait > feed.released:
+                feed.wait_index = wait
         commands += self._trigger(serial, now_s)
         if serial not in self.planner.trucks:
             return commands  # it refused the trigger and left the plan
@@ -901,7 +957,7 @@ class FleetController:
         if border is None or start >= border:
             return ""
         direction = self.planner.trucks[serial].trips[0].direction
-        to_border_s = self._ahead_s(stops, start, border, direction)
+        to_border_s = self._ahead_s(stops, start, border, direction, self._pace(serial))
         feed = truck.feed
         deciding = feed.wait_index is not None and start <= feed.wait_index
         if deciding and not self._cleared(feed.run_id, serial):
@@ -991,6 +1047,12 @@ class FleetController:
         ):
             return "no clearance yet"
         piece = [s.node_id for s in stops[start : end + 1]]
+        if (
+            trip.run_id
+            and any(n in self._border for n in piece[1:])
+            and not self._cleared(trip.run_id, serial)
+        ):
+            return "no clearance: no crossing"  # whatever the order says about the gate
         cargo = self._trucks[serial].held_cargo
         if cargo and any(n in self._border for n in piece):
             return f"carries held container {cargo}: no crossing"
@@ -1013,10 +1075,11 @@ class FleetController:
         if border is None or start >= border:
             return ""
         direction = self.planner.trucks[serial].trips[0].direction
-        to_border = self._ahead_s(stops, start, border, direction)
+        pace = self._pace(serial)
+        to_border = self._ahead_s(stops, start, border, direction, pace)
         to_exit = None
         if start == 0 and self.lane_map.node(nodes[0]).kind is NodeKind.YARD:
-            to_exit = self._ahead_s(stops, start, len(stops) - 1, direction)
+            to_exit = self._ahead_s(stops, start, len(stops) - 1, direction, pace)
         feed = self._trucks[serial].feed
         waits = feed.wait_index is not None and start < feed.wait_index
         if waits and not self._cleared(feed.run_id, serial):
@@ -1027,16 +1090,22 @@ class FleetController:
         )
 
     def _ahead_s(
-        self, stops: tuple[TimedStop, ...], start: int, end: int, direction: Direction
+        self,
+        stops: tuple[TimedStop, ...],
+        start: int,
+        end: int,
+        direction: Direction,
+        pace: float = 1.0,
     ) -> float:
         """Estimated seconds from leaving stop ``start`` to reaching stop ``end``: as planned
-        (with the planned waits), never less than driving at the planner's pace plus the mean
-        service at the stations on the way."""
+        (with the planned waits), never less than driving at the planner's speeds times the
+        truck's observed ``pace`` plus the mean service at the stations on the way."""
         planned = stops[end].arrive_s - stops[start].depart_s
         drive = 0.0
         for i in range(start, end):
             a, b = stops[i].node_id, stops[i + 1].node_id
-            drive += sum(self.planner.router.traversal_s(leg) for leg in self.planner.route(a, b))
+            legs = self.planner.route(a, b)
+            drive += pace * sum(self.planner.router.traversal_s(leg) for leg in legs)
             if i > start:
                 drive += sum(s for _, s, _ in self.planner.router.dwell_stations(a, direction))
         return max(planned, drive)

@@ -114,5 +114,7 @@ def _run(scenario: tuple) -> list[str]:
 # found on the controller before the grants: a truck silent from the start was taken out and
 # an opposite truck released into S2 against it
 @example((1, 1, 2, set(), [(1, "mute", 0)]))
+# found with a fresh seed: a held run delivered by T03 after T01 went mute and then fatal
+@example((1, 2, 2, {1}, [(1, "mute", 0), (1, "fatal", 254)]))
 def test_faults_never_break_the_single_lane_rule(scenario: tuple) -> None:
     assert not _run(scenario), scenario
