@@ -952,11 +952,14 @@ class FleetController:
             return ""  # in a yard it waits for the next window
         if self.lane_map.node(stops[0].node_id).kind is not NodeKind.YARD:
             return ""  # no yard behind it to go back to
+        direction = self.planner.trucks[serial].trips[0].direction
+        span = self.calendar.interval_at(direction, now_s)
+        if span is None or math.isinf(span.last_entry_s):
+            return ""  # no last entry to miss now (checked first: this runs on every release)
         nodes = [s.node_id for s in stops]
         border = next((i for i, n in enumerate(nodes) if n in self._border), None)
         if border is None or start >= border:
             return ""
-        direction = self.planner.trucks[serial].trips[0].direction
         to_border_s = self._ahead_s(stops, start, border, direction, self._pace(serial))
         feed = truck.feed
         deciding = feed.wait_index is not None and start <= feed.wait_index

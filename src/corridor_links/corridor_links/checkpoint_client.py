@@ -31,7 +31,7 @@ LOG = logging.getLogger(__name__)
 # The subscription's publishing interval. Not 0 ("as fast as possible"): a server then sends no
 # keep-alives, asyncua's client finds the quiet subscription stale after 1 s and re-creates it,
 # and events in that gap are lost.
-PUBLISHING_INTERVAL_MS = 100.0
+PUBLISHING_INTERVAL_MS = 20.0
 # How often a connected client re-reads RecentRecords to catch a record whose event was lost.
 RECONCILE_PERIOD_S = 1.0
 
