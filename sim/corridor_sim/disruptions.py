@@ -9,7 +9,9 @@ does not change the draws of the others.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from corridor_core.errors import ConfigError
 
@@ -75,3 +77,11 @@ def parse_switches(text: str) -> frozenset[str]:
                 f"{raw.strip()!r} is unknown; known: default, all, none, {', '.join(ALL)}",
             )
     return frozenset(out)
+
+
+def breakdown_repair_s(prm: DisruptionParams, rng: Any) -> float:
+    """One breakdown's repair time (s): lognormal with the parameters' mean and sd."""
+    ratio = prm.breakdown_repair_sd_s / prm.breakdown_repair_mean_s
+    sigma2 = math.log(1 + ratio**2)
+    mu = math.log(prm.breakdown_repair_mean_s) - sigma2 / 2
+    return float(rng.lognormal(mu, math.sqrt(sigma2)))

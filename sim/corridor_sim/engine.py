@@ -66,7 +66,7 @@ from corridor_core.service_model import (
 )
 from corridor_sim.des import EventQueue
 from corridor_sim.des import Station as StationQueue
-from corridor_sim.disruptions import DisruptionParams
+from corridor_sim.disruptions import DisruptionParams, breakdown_repair_s
 from corridor_sim.workload import Arrival
 
 LATE_REPORT_S = 5.0  # a truck this late at a stop reports, so the planner re-times it
@@ -729,10 +729,7 @@ class CorridorEngine:
         rng = self.rng_fault
         if "breakdown" in self.on and rng.random() < -math.expm1(-drive_h / prm.mtbf_driving_h):
             at = now + rng.random() * (exit_s - now)
-            ratio = prm.breakdown_repair_sd_s / prm.breakdown_repair_mean_s
-            sigma2 = math.log(1 + ratio**2)
-            mu = math.log(prm.breakdown_repair_mean_s) - sigma2 / 2
-            repair = float(rng.lognormal(mu, math.sqrt(sigma2)))
+            repair = breakdown_repair_s(prm, rng)
             self._count("breakdown")
             self.events.at(at, self._block, seg, True)
             self.events.at(at + repair, self._block, seg, False)

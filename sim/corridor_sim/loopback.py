@@ -63,7 +63,7 @@ from corridor_core.planning.router import CONTROLLERS, Controller
 from corridor_core.planning.windows import WindowCalendar
 from corridor_core.runs import ContainerRun, Direction, RunState
 from corridor_core.vda5050 import HeaderStamper, parse_factsheet, parse_state
-from corridor_sim.disruptions import DisruptionParams
+from corridor_sim.disruptions import DisruptionParams, breakdown_repair_s
 from corridor_sim.loop_rows import LoopClock, LoopRows, RowBuilder
 from corridor_sim.truck_logic import Fault, FaultKind, OrderOutcome, TruckLogic, factsheet_body
 from corridor_sim.truck_services import LaneEntries, StationDesks, TruckServices
@@ -284,10 +284,7 @@ class Loopback:
             if "breakdown" in self.cfg.stops and rng.random() < -math.expm1(
                 -step_h / prm.mtbf_driving_h
             ):
-                ratio = prm.breakdown_repair_sd_s / prm.breakdown_repair_mean_s
-                sigma2 = math.log(1 + ratio**2)
-                mu = math.log(prm.breakdown_repair_mean_s) - sigma2 / 2
-                stop_s = float(rng.lognormal(mu, math.sqrt(sigma2)))
+                stop_s = breakdown_repair_s(prm, rng)
                 self.episodes_played["breakdown"] = self.episodes_played.get("breakdown", 0) + 1
             rate = prm.positioning_loss_per_driving_h
             if (

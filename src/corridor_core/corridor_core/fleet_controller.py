@@ -531,9 +531,12 @@ class FleetController:
             or not self.lane_map.has_node(report.last_node_id)
         ):
             return False
-        node = self.lane_map.node(report.last_node_id)
-        gap_m = math.hypot(report.x_m - node.x_m, report.y_m - node.y_m)
-        return gap_m <= self.settings.at_node_tolerance_m
+        return self._at_node(report.x_m, report.y_m, report.last_node_id)
+
+    def _at_node(self, x_m: float, y_m: float, node_id: str) -> bool:
+        """Is position (``x_m``, ``y_m``) within ``at_node_tolerance_m`` of node ``node_id``?"""
+        node = self.lane_map.node(node_id)
+        return math.hypot(x_m - node.x_m, y_m - node.y_m) <= self.settings.at_node_tolerance_m
 
     def _account(self, serial: str, report: StateReport, now_s: float) -> list[FleetCommand]:
         """A truck out of the plan reported: what lies behind it is given back; proven
@@ -944,11 +947,9 @@ class FleetController:
         here = stops[start].node_id
         if truck.driving or truck.view.last_node_id != here:
             return ""
-        node = self.lane_map.node(here)
-        gap_m = math.hypot(truck.view.x_m - node.x_m, truck.view.y_m - node.y_m)
-        if gap_m > self.settings.at_node_tolerance_m:
+        if not self._at_node(truck.view.x_m, truck.view.y_m, here):
             return ""  # stopped on the edge after it (stalled, no position): not there
-        if node.kind is NodeKind.YARD:
+        if self.lane_map.node(here).kind is NodeKind.YARD:
             return ""  # in a yard it waits for the next window
         if self.lane_map.node(stops[0].node_id).kind is not NodeKind.YARD:
             return ""  # no yard behind it to go back to

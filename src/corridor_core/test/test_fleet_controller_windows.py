@@ -114,6 +114,21 @@ def _submit(loop: WindowLoop, runs: list, now: float) -> None:
         loop.execute(cmds, now)
 
 
+def _busy_window(last_entry_s: float, close_s: float, clearance_delay_s: float) -> WindowLoop:
+    """Three trucks each way, twelve runs both ways, a window closing mid-run: some cross, none
+    after the last entry, and the lane is empty at the close. Returns the loop run."""
+    loop = _window_loop(_calendar(last_entry_s, close_s), 3, 3, clearance_delay_s)
+    loop.watch = (close_s,)
+    _submit(loop, [_run(i, i % 2 == 0) for i in range(1, 13)], 0.0)
+    loop.run_to(close_s + 60.0)
+    crossings = loop.km0_times()
+    assert crossings, "some trucks cross in the window"
+    assert all(t <= last_entry_s for _, t in crossings), crossings
+    on_lane = {s: p for s, p in loop.positions[close_s].items() if p[0] not in YARDS or p[1]}
+    assert on_lane == {}
+    return loop
+
+
 def test_no_truck_leaves_its_yard_when_it_cannot_reach_km0_by_the_last_entry() -> None:
     # The trip needs some 7 minutes to km 0; the last entry is in 5. Before the fix the first
     # pieces were released anyway and the truck stood at P-S, on the lane, through the close.
@@ -127,16 +142,7 @@ def test_no_truck_leaves_its_yard_when_it_cannot_reach_km0_by_the_last_entry() -
 
 
 def test_trucks_that_go_reach_km0_by_the_last_entry_and_the_lane_is_empty_at_close() -> None:
-    last_entry_s, close_s = 1500.0, 2400.0
-    loop = _window_loop(_calendar(last_entry_s, close_s), 3, 3)
-    loop.watch = (close_s,)
-    _submit(loop, [_run(i, i % 2 == 0) for i in range(1, 13)], 0.0)
-    loop.run_to(close_s + 60.0)
-    crossings = loop.km0_times()
-    assert crossings, "some trucks cross in the window"
-    assert all(t <= last_entry_s for _, t in crossings), crossings
-    on_lane = {s: p for s, p in loop.positions[close_s].items() if p[0] not in YARDS or p[1]}
-    assert on_lane == {}
+    loop = _busy_window(1500.0, 2400.0, clearance_delay_s=0.0)
     done = [r for r in loop.ctl.runs() if r.state is RunState.COMPLETED]
     assert 0 < len(done) < 12  # the rest wait for tomorrow's window
 
@@ -225,15 +231,6 @@ def test_a_truck_held_short_of_the_border_past_the_last_entry_turns_back() -> No
     # Trucks of both directions, more than the window carries, a checkpoint that answers after
     # a few minutes: whoever is still short of km 0 when it can no longer make the last entry
     # turns back; no one crosses late, no one is on the lane at the close.
-    last_entry_s, close_s = 1200.0, 2100.0
-    loop = _window_loop(_calendar(last_entry_s, close_s), 3, 3, clearance_delay_s=240.0)
-    loop.watch = (close_s,)
-    _submit(loop, [_run(i, i % 2 == 0) for i in range(1, 13)], 0.0)
-    loop.run_to(close_s + 60.0)
-    crossings = loop.km0_times()
-    assert crossings, "some trucks cross in the window"
-    assert all(t <= last_entry_s for _, t in crossings), crossings
-    on_lane = {s: p for s, p in loop.positions[close_s].items() if p[0] not in YARDS or p[1]}
-    assert on_lane == {}
+    loop = _busy_window(1200.0, 2100.0, clearance_delay_s=240.0)
     for view in loop.ctl.runs():
         assert view.state is RunState.COMPLETED or not view.state.final, view
