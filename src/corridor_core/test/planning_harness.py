@@ -87,6 +87,7 @@ class Driver:
     delays: dict[tuple[str, str], float] = field(default_factory=dict)  # (truck, node) -> s late
     finished: list[Trip] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    over_slots: list[Violation] = field(default_factory=list)  # the known open defect
     base_changes: list[str] = field(default_factory=list)
     now: float = 0.0
 
@@ -97,8 +98,13 @@ class Driver:
         }
 
     def check(self) -> None:
+        """Ask the checker about the whole plan, executed trips included. A place planned over
+        its slots goes to ``over_slots``, not ``violations``: the known open defect (see
+        docs/planning.md); the places themselves are kept by the interlock in both
+        executions."""
         trips = self.finished + self.planner.all_trips()
-        self.violations += check_plan(self.planner.lane_map, trips, self.intervals())
+        for v in check_plan(self.planner.lane_map, trips, self.intervals()):
+            (self.over_slots if v.rule == "holding_over_capacity" else self.violations).append(v)
 
     def next_arrival(self) -> tuple[float, str, str] | None:
         best = None

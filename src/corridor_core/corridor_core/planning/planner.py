@@ -645,12 +645,16 @@ class Planner:
             work.append((state, first, keep_passes, keep_stays, runs))
 
         # Trucks already committed to their base end go first: they must stand there whatever
-        # happens, so the others plan around them. Then by when they get there.
+        # happens, so the others plan around them. Those still driving toward it before those
+        # standing there (a standing truck can wait; a driving one will arrive, and a truck
+        # planned before it could take the lane it needs to leave, leaving it nowhere to
+        # stand). Then by when they get there.
         def priority(w: tuple[TruckState, Trip, tuple[Pass, ...], tuple[Stay, ...], list[str]]
-                     ) -> tuple[bool, float, str, str]:  # fmt: skip
+                     ) -> tuple[bool, bool, float, str, str]:  # fmt: skip
             state, first = w[0], w[1]
             committed = state.released > 0
-            return (not committed, first.stops[state.released].arrive_s,
+            standing = state.position >= state.released
+            return (not committed, standing, first.stops[state.released].arrive_s,
                     first.direction.value, state.truck)  # fmt: skip
 
         for state, first, keep_passes, keep_stays, runs in sorted(work, key=priority):
