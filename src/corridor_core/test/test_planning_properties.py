@@ -9,6 +9,7 @@ lift every cleared run is delivered (no deadlock).
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,7 @@ EVENTS = st.lists(
 # executions the interlock's places hold the later truck back (engine: ``_may_arrive``; fleet
 # controller: ``Grants``, property-tested in test_fleet_controller_faults.py). See
 # docs/planning.md.
+@pytest.mark.property
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pieces=st.lists(PIECE, min_size=1, max_size=5),
