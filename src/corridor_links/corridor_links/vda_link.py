@@ -35,6 +35,9 @@ from corridor_core.vda5050 import topic as vda_topic
 from corridor_links.tls import CertPair, configure_client_tls
 
 LOG = logging.getLogger(__name__)
+SUBSCRIBED = ("state", "connection", "factsheet")
+"""The topics the controller hears from every truck (its receive connection subscribes to
+each, for every serial)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class VdaLink:
         self._host, self._port = host, port
         self._up = {"receive": False, "send": False}
         self._up_lock = threading.Lock()  # never held around paho calls
+        self._subscribe_mid: int | None = None
         self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         self._connect_properties.SessionExpiryInterval = session_expiry_s
         self.client = self._make_client(client_id, username, password, tls_ca, tls_client_cert)
@@ -156,6 +160,7 @@ class VdaLink:
         self.sender.on_connect = lambda c, u, f, r, p: self._on_connect("send", c, r)
         self.client.on_disconnect = lambda c, u, f, r, p: self._on_disconnect("receive", r)
         self.sender.on_disconnect = lambda c, u, f, r, p: self._on_disconnect("send", r)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self._on_subscribed(mid, rcs)
         self.client.on_message = self._on_message
 
     @staticmethod
@@ -181,8 +186,10 @@ class VdaLink:
             client.reconnect_delay_set(min_delay_s, max_delay_s)  # type: ignore[arg-type]
 
     def is_connected(self) -> bool:
-        """Both connections are up."""
-        return bool(self.client.is_connected() and self.sender.is_connected())
+        """Both connections are up and the broker has acknowledged the subscriptions."""
+        with self._up_lock:
+            up = all(self._up.values())
+        return bool(up and self.client.is_connected() and self.sender.is_connected())
 
     def start(self) -> None:
         """Connect both in the background; each reconnects by itself."""
@@ -223,8 +230,28 @@ class VdaLink:
             self.inbox.put(LinkStatus(False, f"broker refused the controller ({role}): {reason}"))
             return
         if role == "receive":
-            for name in ("state", "connection", "factsheet"):
-                client.subscribe(vda_topic(self.manufacturer, "+", name), qos=1)
+            # up once the broker has acknowledged the subscriptions (before that, a truck's
+            # message would not reach this session): see _on_subscribed
+            topics = [(vda_topic(self.manufacturer, "+", n), 1) for n in SUBSCRIBED]
+            _, mid = client.subscribe(topics)
+            with self._up_lock:
+                self._subscribe_mid = mid
+            return
+        self._mark_up(role)
+
+    def _on_subscribed(self, mid: int, reason_codes: Any) -> None:
+        with self._up_lock:
+            ours = mid == self._subscribe_mid
+        if not ours:
+            return
+        refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused:
+            text = f"broker refused the controller's subscriptions: {', '.join(refused)}"
+            self.inbox.put(LinkStatus(False, text))
+            return
+        self._mark_up("receive")
+
+    def _mark_up(self, role: str) -> None:
         with self._up_lock:
             was_up = all(self._up.values())
             self._up[role] = True

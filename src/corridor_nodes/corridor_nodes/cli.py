@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--map",
         type=Path,
         default=_default("maps/tan-thanh-puzhai-2027.yaml"),
-        help="lane map YAML (default: %(default)s)",
+        help="lane map YAML (default: maps/tan-thanh-puzhai-2027.yaml in the repository)",
     )
     run.add_argument(
         "--fleet",
