@@ -444,7 +444,7 @@ class Loopback:
         """A truck with a dispatched run stands at its origin's checkpoint gate: its plate is
         read there (once per run and truck); a container customs released already has its
         manifest posted first."""
-        for view in self.core.runs():
+        for view in self.core.open_runs():
             key = (view.run_id, view.vehicle_id)
             if view.state.final or key in self._plates_read or not view.vehicle_id:
                 continue

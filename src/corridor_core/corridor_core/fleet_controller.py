@@ -206,6 +206,7 @@ class FleetController:
             for t in self.fleet.trucks
         }
         self._runs: dict[str, _Run] = {}
+        self._open: set[str] = set()  # ids of the runs whose state is not final (see _set)
         self._manifests: dict[str, ManifestRecord] = {}
         vehicle = self.lane_map.vehicle_class()
         self.lane = LaneInterlock(self.lane_map, vehicle.length_m)
@@ -233,6 +234,10 @@ class FleetController:
     def runs(self) -> list[RunView]:
         """All runs, ordered by id."""
         return [self._runs[k].view for k in sorted(self._runs)]
+
+    def open_runs(self) -> list[RunView]:
+        """The views of the runs not yet in a final state, by run id."""
+        return [self._runs[k].view for k in sorted(self._open)]
 
     def vehicle(self, vehicle_id: str) -> VehicleView | None:
         """The current view of a truck, or None."""
@@ -300,6 +305,7 @@ class FleetController:
             return False, problem, [Problem(f"run {run.run_id!r} rejected: {problem}")]
         view = RunView(run.run_id, run.container_number, RunState.SUBMITTED)
         self._runs[run.run_id] = _Run(run, view)
+        self._open.add(run.run_id)
         # Planned as if cleared: the truck drives to the checkpoint gate and waits there for
         # the decision; the base never extends past that gate before it (see _may_release).
         self.planner.add_run(run, now_s, cleared_s=now_s)
@@ -345,7 +351,7 @@ class FleetController:
         entry = next(
             (
                 e
-                for e in sorted(self._runs.values(), key=lambda e: e.run.run_id)
+                for e in (self._runs[k] for k in sorted(self._open))
                 if e.view.vehicle_id == truck.serial
                 and e.decision is None
                 and not e.view.state.final
@@ -728,10 +734,11 @@ class FleetController:
 
     def _sync_runs(self) -> list[FleetCommand]:
         commands: list[FleetCommand] = []
-        for run_id, rec in sorted(self.planner.runs.items()):
-            entry = self._runs.get(run_id)
-            if entry is None or entry.view.state.final:
+        for run_id in sorted(self._open):  # (not every run ever seen: a long day has many)
+            rec = self.planner.runs.get(run_id)
+            if rec is None:
                 continue
+            entry = self._runs[run_id]
             if rec.done:
                 commands.append(
                     self._set(entry, RunState.COMPLETED, last_node_id=entry.run.destination)
@@ -1158,6 +1165,10 @@ class FleetController:
         if new is not entry.view.state:
             changes.setdefault("reason", "")  # a reason belongs to the state it was given in
         entry.view = replace(entry.view, state=new, **changes)
+        if new.final:
+            self._open.discard(entry.run.run_id)
+        else:
+            self._open.add(entry.run.run_id)
         return RunChanged(entry.view)
 
 
