@@ -446,7 +446,7 @@ class Loopback:
         manifest posted first."""
         for view in self.core.open_runs():
             key = (view.run_id, view.vehicle_id)
-            if view.state.final or key in self._plates_read or not view.vehicle_id:
+            if key in self._plates_read or not view.vehicle_id:
                 continue
             if view.state not in (RunState.DISPATCHED, RunState.IN_PROGRESS, RunState.ASSIGNED):
                 continue

@@ -354,7 +354,6 @@ class FleetController:
                 for e in (self._runs[k] for k in sorted(self._open))
                 if e.view.vehicle_id == truck.serial
                 and e.decision is None
-                and not e.view.state.final
                 and e.view.state >= RunState.ASSIGNED
             ),
             None,

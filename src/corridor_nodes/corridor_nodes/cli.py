@@ -29,6 +29,7 @@ from corridor_nodes import cli_capacity
 from corridor_nodes.ros_env import reexec_with_ros_env, repo_root
 
 REFERENCE_SCENARIO = "tan-thanh-puzhai-2027"  # the simulator's reference: its agreement, day
+DEFAULT_MAP = "maps/tan-thanh-puzhai-2027.yaml"  # the reference corridor, repository-relative
 
 
 def _default(path: str) -> Path:
@@ -72,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--map",
         type=Path,
-        default=_default("maps/tan-thanh-puzhai-2027.yaml"),
-        help="lane map YAML (default: maps/tan-thanh-puzhai-2027.yaml in the repository)",
+        default=_default(DEFAULT_MAP),
+        help=f"lane map YAML (default: {DEFAULT_MAP} in the repository)",
     )
     run.add_argument(
         "--fleet",
